@@ -1,0 +1,84 @@
+"""The ``kling-gateway`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from kling_gateway.simulator.settings import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+    SimulatorSettings,
+)
+
+
+def _simulator_parser(commands: argparse._SubParsersAction) -> None:
+    sim = commands.add_parser(
+        "simulator", help="serve a simulated Kling API (for tests, demos and benchmarks)",
+        description="Serve openapi/kling.yaml with in-memory handlers that behave like Kling.")
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--port", type=int, default=8700)
+    sim.add_argument("--access-key", action="append", default=[],
+                     help="an account's access key (repeat with --secret-key for more accounts)")
+    sim.add_argument("--secret-key", action="append", default=[],
+                     help="the secret key of the --access-key at the same position")
+    sim.add_argument("--accounts-file",
+                     help='JSON: {"accounts": [{"access_key": ..., "secret_key": ...}]}')
+    sim.add_argument("--task-seconds", type=float, default=10.0,
+                     help="time from submit to succeed (default 10)")
+    sim.add_argument("--concurrency", type=int, default=5,
+                     help="concurrent task slots per account (default 5)")
+    sim.add_argument("--latency-ms", type=int, default=0, help="delay added to every answer")
+    sim.add_argument("--failure-rate", type=float, default=0.0,
+                     help="share of creates refused with 5000 / HTTP 500 (0..1)")
+    sim.add_argument("--slow-seconds", type=float, default=5.0,
+                     help="delay of a create whose prompt contains #sim-slow")
+    sim.add_argument("--seed", type=int, help="seed for ids and the failure draw")
+    sim.set_defaults(run=_run_simulator)
+
+
+def _accounts(args: argparse.Namespace) -> dict[str, str]:
+    if len(args.access_key) != len(args.secret_key):
+        raise SystemExit("give one --secret-key for every --access-key")
+    accounts = dict(zip(args.access_key, args.secret_key, strict=True))
+    if args.accounts_file:
+        accounts.update(SimulatorSettings.accounts_from_file(args.accounts_file))
+    return accounts or {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
+
+
+def _run_simulator(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from kling_gateway.simulator.app import create_simulator_app
+
+    if not 0 <= args.failure_rate <= 1:
+        raise SystemExit("--failure-rate must be between 0 and 1")
+    settings = SimulatorSettings(
+        accounts=_accounts(args), task_seconds=args.task_seconds, concurrency=args.concurrency,
+        latency_ms=args.latency_ms, failure_rate=args.failure_rate,
+        slow_seconds=args.slow_seconds, seed=args.seed)
+    app, simulator = create_simulator_app(settings)
+    base = f"http://{args.host}:{args.port}"
+    print(f"Kling simulator on {base}  (Swagger UI: {base}/v1/ui/)", flush=True)
+    for access_key, secret_key in settings.accounts.items():
+        print(f"  account: access key {access_key}  secret key {secret_key}", flush=True)
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    finally:
+        simulator.close()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="kling-gateway", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    _simulator_parser(commands)
+    args = parser.parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

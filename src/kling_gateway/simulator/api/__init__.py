@@ -1,0 +1,1 @@
+"""The simulator's handlers: one module per spec tag, one function per operationId."""

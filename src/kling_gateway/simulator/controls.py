@@ -1,0 +1,48 @@
+"""Markers a test writes into a prompt to make the simulator misbehave on purpose.
+
+    #sim-fail      the task is accepted, then ends ``failed`` with a ``task_status_msg``
+    #sim-unsafe    the create is refused with 1301 (content safety), HTTP 400
+    #sim-500       the create is refused with 5000, HTTP 500
+    #sim-503       the create is refused with 5001, HTTP 503
+    #sim-slow      the task is created, but the answer waits ``slow_seconds`` (a client timeout
+                   then leaves it unknown whether the task exists)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kling_gateway.domain.errors import ContentSafety, InternalError, KlingError, ServiceUnavailable
+
+FAIL = "#sim-fail"
+UNSAFE = "#sim-unsafe"
+SLOW = "#sim-slow"
+FAILED_TASK_MESSAGE = "simulated failure requested by the #sim-fail marker"
+
+_REFUSALS: dict[str, type[KlingError]] = {
+    UNSAFE: ContentSafety,
+    "#sim-500": InternalError,
+    "#sim-503": ServiceUnavailable,
+}
+
+
+def prompt_of(body: dict[str, Any]) -> str:
+    prompt = body.get("prompt")
+    return prompt if isinstance(prompt, str) else ""
+
+
+def refusal_for(body: dict[str, Any]) -> KlingError | None:
+    """The error a marked create is refused with, if any."""
+    prompt = prompt_of(body)
+    for marker, error in _REFUSALS.items():
+        if marker in prompt:
+            return error(f"{error.default_message} (simulated by {marker})")
+    return None
+
+
+def wants_failure(body: dict[str, Any]) -> bool:
+    return FAIL in prompt_of(body)
+
+
+def wants_slow_answer(body: dict[str, Any]) -> bool:
+    return SLOW in prompt_of(body)

@@ -1,0 +1,39 @@
+"""How a simulated Kling service behaves: its accounts, timing, limits and injected faults."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_ACCESS_KEY = "sim-access-key"
+DEFAULT_SECRET_KEY = "sim-secret-key-0123456789abcdef0123"
+
+
+@dataclass(frozen=True)
+class SimulatorSettings:
+    accounts: dict[str, str] = field(
+        default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY})
+    """Access key → secret key of every account the simulator knows."""
+    task_seconds: float = 10.0
+    """Time from submit to a final status; a task is ``processing`` after a fifth of it."""
+    concurrency: int = 5
+    """Slots per account: a video task holds one, an image task ``n``, until it ends."""
+    latency_ms: int = 0
+    """Added to every API answer."""
+    failure_rate: float = 0.0
+    """Share of create requests refused with 5000 / HTTP 500 before anything is created."""
+    slow_seconds: float = 5.0
+    """How long a create whose prompt carries the slow marker waits before answering."""
+    session_hours: float = 24.0
+    """Lifetime of a multi-elements selection session."""
+    seed: int | None = None
+    """Seeds ids and the failure draw, for reproducible runs."""
+    ticker_seconds: float | None = 0.05
+    """Interval of the background thread that advances tasks; None leaves it to requests."""
+
+    @staticmethod
+    def accounts_from_file(path: str | Path) -> dict[str, str]:
+        """Reads ``{"accounts": [{"access_key": ..., "secret_key": ...}, ...]}``."""
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        return {item["access_key"]: item["secret_key"] for item in data["accounts"]}

@@ -1,0 +1,211 @@
+"""The simulated task store: accounts' tasks, their lifecycle, concurrency slots and results.
+
+State lives in memory behind one lock. Time comes from an injected clock so that tests can move
+it by hand; ``tick()`` moves every task whose time has come and reports each status change to
+the callback outbox, in order.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
+from kling_gateway.domain.families import Family, concurrency_slots
+from kling_gateway.simulator import controls
+from kling_gateway.simulator.settings import SimulatorSettings
+
+FINAL = ("succeed", "failed")
+PROCESSING_SHARE = 0.2
+"""A task turns ``processing`` after this share of ``task_seconds``."""
+
+
+@dataclass
+class SimTask:
+    task_id: str
+    account: str
+    family: Family
+    body: dict[str, Any]
+    created_ms: int
+    processing_ms: int
+    finish_ms: int
+    files_url: str
+    status: str = "submitted"
+    status_msg: str = ""
+    updated_ms: int = 0
+    result: dict[str, Any] | None = None
+    units: str | None = None
+    slots: int = 1
+
+    @property
+    def external_task_id(self) -> str | None:
+        return self.body.get("external_task_id") or None
+
+    def view(self, *, full: bool = True) -> dict[str, Any]:
+        """The official task object; create answers carry only the short form."""
+        task: dict[str, Any] = {"task_id": self.task_id, "task_status": self.status}
+        info = {"external_task_id": self.external_task_id} if self.external_task_id else {}
+        if full:
+            task["task_status_msg"] = self.status_msg
+        task["task_info"] = info
+        if full and self.result is not None:
+            task["task_result"] = self.result
+        if full and isinstance(self.body.get("watermark_info"), dict):
+            task["watermark_info"] = {"enabled": bool(self.body["watermark_info"].get("enabled"))}
+        if full and self.units is not None:
+            task["final_unit_deduction"] = self.units
+        task["created_at"] = self.created_ms
+        task["updated_at"] = self.updated_ms
+        return task
+
+
+@dataclass
+class StatusChange:
+    task: dict[str, Any]
+    callback_url: str
+
+
+@dataclass
+class TaskStore:
+    settings: SimulatorSettings
+    clock: Callable[[], float]
+    on_change: Callable[[StatusChange], None] = lambda change: None
+    _tasks: dict[str, SimTask] = field(default_factory=dict)
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.settings.seed)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # ---- create / read ----------------------------------------------------------------
+
+    def create(self, account: str, family: Family, body: dict[str, Any],
+               files_url: str) -> SimTask:
+        with self._lock:
+            self.tick()
+            self._check_external_id_free(account, body.get("external_task_id"))
+            slots = concurrency_slots(family, body)
+            if self.slots_in_use(account) + slots > self.settings.concurrency:
+                raise ConcurrencyLimit()
+            now = self.now_ms()
+            lifetime = int(self.settings.task_seconds * 1000)
+            task = SimTask(task_id=self._new_task_id(), account=account, family=family,
+                           body=body, created_ms=now, updated_ms=now,
+                           processing_ms=now + int(lifetime * PROCESSING_SHARE),
+                           finish_ms=now + lifetime, files_url=files_url, slots=slots)
+            self._tasks[task.task_id] = task
+            self._announce(task)
+            return task
+
+    def get(self, account: str, family: Family, task_or_external_id: str) -> SimTask:
+        with self._lock:
+            self.tick()
+            task = self._tasks.get(task_or_external_id)
+            if task is None or task.account != account:
+                task = next((t for t in self._tasks.values()
+                             if t.account == account
+                             and t.external_task_id == task_or_external_id), None)
+            if task is None or task.family != family:
+                raise ResourceNotFound(f"task not found: {task_or_external_id}")
+            return task
+
+    def page(self, account: str, family: Family, page_num: int, page_size: int) -> list[SimTask]:
+        with self._lock:
+            self.tick()
+            mine = [t for t in self._tasks.values() if t.account == account and t.family == family]
+            mine.sort(key=lambda t: (t.created_ms, t.task_id), reverse=True)
+            start = (page_num - 1) * page_size
+            return mine[start:start + page_size]
+
+    def find_video(self, account: str, video_id: str) -> tuple[SimTask, dict] | None:
+        """A finished video of ``account`` by its id, with the task that made it."""
+        with self._lock:
+            self.tick()
+            for task in self._tasks.values():
+                videos = (task.result or {}).get("videos", [])
+                for video in videos:
+                    if task.account == account and video["id"] == video_id:
+                        return task, video
+            return None
+
+    def slots_in_use(self, account: str) -> int:
+        with self._lock:
+            return sum(t.slots for t in self._tasks.values()
+                       if t.account == account and t.status not in FINAL)
+
+    def units_used(self, account: str) -> float:
+        with self._lock:
+            return sum(float(t.units or 0) for t in self._tasks.values() if t.account == account)
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Move every task whose time has come; each change is announced once, in order."""
+        with self._lock:
+            now = self.now_ms()
+            for task in self._tasks.values():
+                if task.status == "submitted" and now >= task.processing_ms:
+                    self._move(task, "processing", now)
+                if task.status == "processing" and now >= task.finish_ms:
+                    self._finish(task, now)
+
+    def _finish(self, task: SimTask, now: int) -> None:
+        if controls.wants_failure(task.body):
+            task.status_msg = controls.FAILED_TASK_MESSAGE
+            self._move(task, "failed", now)
+            return
+        task.result = self._result(task)
+        task.units = str(task.slots)
+        self._move(task, "succeed", now)
+
+    def _move(self, task: SimTask, status: str, now: int) -> None:
+        task.status = status
+        task.updated_ms = now
+        self._announce(task)
+
+    def _announce(self, task: SimTask) -> None:
+        url = task.body.get("callback_url")
+        if isinstance(url, str) and url:
+            self.on_change(StatusChange(task=task.view(), callback_url=url))
+
+    def _result(self, task: SimTask) -> dict[str, Any]:
+        watermark = bool((task.body.get("watermark_info") or {}).get("enabled"))
+        if task.family.makes_images:
+            return {"images": [_image(task, index, watermark) for index in range(task.slots)]}
+        video: dict[str, Any] = {"id": str(uuid.UUID(int=self._random.getrandbits(128))),
+                                 "url": f"{task.files_url}/videos/{task.task_id}.mp4",
+                                 "duration": str(task.body.get("duration") or "5")}
+        if watermark:
+            video["watermark_url"] = f"{task.files_url}/videos/{task.task_id}-wm.mp4"
+        if task.family is Family.MULTI_ELEMENTS:
+            video["session_id"] = task.body["session_id"]
+        return {"videos": [video]}
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _check_external_id_free(self, account: str, external_id: str | None) -> None:
+        if external_id and any(t.account == account and t.external_task_id == external_id
+                               for t in self._tasks.values()):
+            raise InvalidParameter(
+                f"invalid parameter 'external_task_id': '{external_id}' is already used by "
+                "another task of this account")
+
+    def _new_task_id(self) -> str:
+        while True:
+            task_id = str(self._random.randrange(10**17, 10**18))
+            if task_id not in self._tasks:
+                return task_id
+
+
+def _image(task: SimTask, index: int, watermark: bool) -> dict[str, Any]:
+    stem = f"{task.files_url}/images/{task.task_id}-{index}"
+    image: dict[str, Any] = {"index": index, "url": f"{stem}.png"}
+    if watermark:
+        image["watermark_url"] = f"{stem}-wm.png"
+    return image

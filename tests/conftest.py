@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
+
+import pytest
+
+from kling_gateway.simulator.app import Simulator, create_simulator_app
+from kling_gateway.simulator.settings import (
+    DEFAULT_ACCESS_KEY,
+    DEFAULT_SECRET_KEY,
+    SimulatorSettings,
+)
+from tests.support.clock import ManualClock
+from tests.support.kling_client import KlingApi
+from tests.support.server import serve
+
+TEST_SETTINGS = SimulatorSettings(task_seconds=10.0, concurrency=5, ticker_seconds=None, seed=7)
+"""Tasks move only when a test advances the clock and asks; no background thread."""
+
+
+@dataclass
+class RunningSimulator:
+    base_url: str
+    simulator: Simulator
+    clock: ManualClock
+    api: KlingApi
+
+    def client(self, access_key: str, secret_key: str) -> KlingApi:
+        return KlingApi(self.base_url, access_key, secret_key, clock=self.clock)
+
+    def finish_tasks(self) -> None:
+        """Move simulated time past every task's end."""
+        self.clock.advance(self.simulator.settings.task_seconds + 1)
+
+
+@pytest.fixture
+def start_simulator() -> Iterator[Callable[..., RunningSimulator]]:
+    with ExitStack() as stack:
+
+        def start(**overrides: object) -> RunningSimulator:
+            clock = ManualClock()
+            settings = replace(TEST_SETTINGS, **overrides)
+            app, simulator = create_simulator_app(settings, clock=clock, validate_responses=True)
+            stack.callback(simulator.close)
+            base_url = stack.enter_context(serve(app))
+            api = KlingApi(base_url, DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY, clock=clock)
+            return RunningSimulator(base_url, simulator, clock, api)
+
+        yield start
+
+
+@pytest.fixture
+def sim(start_simulator: Callable[..., RunningSimulator]) -> RunningSimulator:
+    return start_simulator()
