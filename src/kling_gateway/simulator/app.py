@@ -62,6 +62,7 @@ class Simulator:
             return
         if self.settings.failure_rate and self._random.random() < self.settings.failure_rate:
             raise InternalError("internal error (simulated by the failure rate)")
+        controls.crash_if_asked(create_body)
         refusal = controls.refusal_for(create_body)
         if refusal is not None:
             raise refusal

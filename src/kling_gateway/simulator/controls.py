@@ -4,6 +4,7 @@
     #sim-unsafe    the create is refused with 1301 (content safety), HTTP 400
     #sim-500       the create is refused with 5000, HTTP 500
     #sim-503       the create is refused with 5001, HTTP 503
+    #sim-crash     the handler raises an unexpected exception (the answer must be a bare 5000)
     #sim-slow      the task is created, but the answer waits ``slow_seconds`` (a client timeout
                    then leaves it unknown whether the task exists)
 """
@@ -17,6 +18,7 @@ from kling_gateway.domain.errors import ContentSafety, InternalError, KlingError
 FAIL = "#sim-fail"
 UNSAFE = "#sim-unsafe"
 SLOW = "#sim-slow"
+CRASH = "#sim-crash"
 FAILED_TASK_MESSAGE = "simulated failure requested by the #sim-fail marker"
 
 _REFUSALS: dict[str, type[KlingError]] = {
@@ -46,3 +48,8 @@ def wants_failure(body: dict[str, Any]) -> bool:
 
 def wants_slow_answer(body: dict[str, Any]) -> bool:
     return SLOW in prompt_of(body)
+
+
+def crash_if_asked(body: dict[str, Any]) -> None:
+    if CRASH in prompt_of(body):
+        raise RuntimeError("simulated crash: internals such as /srv/secret.py must not leak")
