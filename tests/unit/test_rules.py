@@ -77,3 +77,9 @@ def test_check_applies_the_rules_of_the_operation_only():
     rules.check("text2video", {"prompt": "x", "image_reference": "face"})
     with pytest.raises(InvalidParameter):
         rules.check("image-generation", {"prompt": "x", "image_reference": "face"})
+
+
+def test_an_empty_image_field_is_absent_but_an_empty_list_item_is_refused():
+    rules.check("image2video", {"image": URL, "image_tail": ""})
+    with pytest.raises(InvalidParameter, match=r"image_list\[0\]\.image"):
+        rules.check("multi-image2video", {"image_list": [{"image": ""}]})

@@ -40,7 +40,7 @@ def check_image_input(value: str, field: str) -> None:
             "strip 'data:image/...;base64,' and send only what follows the comma")
     if value.startswith(("http://", "https://")):
         return
-    if len(value) % 4 or not _BASE64.fullmatch(value):
+    if not value or len(value) % 4 or not _BASE64.fullmatch(value):
         raise InvalidParameter(
             f"invalid parameter '{field}': must be an http(s) URL or raw Base64")
     decoded_bytes = len(value) // 4 * 3 - (len(value) - len(value.rstrip("=")))
@@ -51,7 +51,7 @@ def check_image_input(value: str, field: str) -> None:
 
 def _image_fields(body: Body, singles: tuple[str, ...],
                   lists: tuple[tuple[str, str], ...]) -> Iterator[tuple[str, str]]:
-    for field in singles:
+    for field in singles:  # an empty single field means "not given"; an empty list item is bad
         if isinstance(body.get(field), str) and body[field]:
             yield field, body[field]
     for list_field, key in lists:
