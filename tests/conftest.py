@@ -5,6 +5,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 
 import pytest
+from peewee import Database
 
 from kling_gateway.simulator.app import Simulator, create_simulator_app
 from kling_gateway.simulator.settings import (
@@ -12,7 +13,11 @@ from kling_gateway.simulator.settings import (
     DEFAULT_SECRET_KEY,
     SimulatorSettings,
 )
+from kling_gateway.storage.db import open_database
+from kling_gateway.storage.migrations import migrate
 from tests.support.clock import ManualClock
+from tests.support.databases import BACKENDS
+from tests.support.databases import database_url as open_database_url
 from tests.support.kling_client import KlingApi
 from tests.support.server import serve
 
@@ -54,3 +59,22 @@ def start_simulator() -> Iterator[Callable[..., RunningSimulator]]:
 @pytest.fixture
 def sim(start_simulator: Callable[..., RunningSimulator]) -> RunningSimulator:
     return start_simulator()
+
+
+# ---- Gateway storage ----------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path) -> Iterator[str]:
+    """An empty database of each backend (the whole storage suite runs on both)."""
+    with open_database_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """The gateway database, migrated, bound to the models."""
+    database = open_database(database_url)
+    migrate()
+    yield database
+    database.close()

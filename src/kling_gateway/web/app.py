@@ -50,6 +50,41 @@ class _CompactJsonifier(Jsonifier):
         return to_json(data)
 
 
+def new_app(import_name: str) -> FlaskApp:
+    """An app with request ids and the one error envelope, before any API is mounted."""
+    app = FlaskApp(import_name)
+    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    errors.install(app)
+    return app
+
+
+def mount_api(
+    app: FlaskApp,
+    *,
+    spec_name: str,
+    base_path: str,
+    handlers: str,
+    authenticate: Authenticate,
+    validate_responses: bool = False,
+    docs_path: str = "/v1",
+) -> None:
+    """Serve ``spec_name`` at ``base_path``, resolving each ``operationId`` in ``handlers``;
+    Swagger UI and the spec as JSON live under ``base_path + docs_path``."""
+    app.add_api(
+        load_spec(spec_name),
+        base_path=base_path,
+        name=f"{spec_name.split('.')[0]}{base_path.replace('/', '_')}",
+        resolver=RelativeResolver(handlers),
+        validate_responses=validate_responses,
+        pythonic_params=True,
+        jsonifier=_CompactJsonifier(),
+        validator_map=kling_validator_map(),
+        security_map={"bearer": lambda: _BearerHandler(authenticate)},
+        swagger_ui_options=SwaggerUIOptions(swagger_ui_path=f"{docs_path}/ui",
+                                            spec_path=f"{docs_path}/openapi.json"),
+    )
+
+
 def build_app(
     import_name: str,
     *,
@@ -57,24 +92,10 @@ def build_app(
     authenticate: Authenticate,
     base_paths: Iterable[str] = ("",),
     validate_responses: bool = False,
-    spec_name: str = "kling.yaml",
 ) -> FlaskApp:
-    """A FlaskApp serving ``spec_name`` at each base path with handlers from ``handlers``."""
-    app = FlaskApp(import_name)
-    app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    errors.install(app)
+    """An app serving the Kling contract at each base path with handlers from ``handlers``."""
+    app = new_app(import_name)
     for base_path in base_paths:
-        app.add_api(
-            load_spec(spec_name),
-            base_path=base_path,
-            name=f"kling{base_path.replace('/', '_')}",
-            resolver=RelativeResolver(handlers),
-            validate_responses=validate_responses,
-            pythonic_params=True,
-            jsonifier=_CompactJsonifier(),
-            validator_map=kling_validator_map(),
-            security_map={"bearer": lambda: _BearerHandler(authenticate)},
-            swagger_ui_options=SwaggerUIOptions(swagger_ui_path="/v1/ui",
-                                                spec_path="/v1/openapi.json"),
-        )
+        mount_api(app, spec_name="kling.yaml", base_path=base_path, handlers=handlers,
+                  authenticate=authenticate, validate_responses=validate_responses)
     return app

@@ -1,0 +1,1 @@
+"""Use cases: each one transaction over storage, with domain rules; no HTTP in here."""

@@ -1,0 +1,68 @@
+"""The price table: set, delete, list and import (CSV or JSON)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from typing import Any
+
+from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
+from kling_gateway.domain.money import parse_cny
+from kling_gateway.domain.pricing import canonical_price_key
+from kling_gateway.storage.db import write_transaction
+from kling_gateway.storage.models import Price
+
+
+def list_prices() -> list[Price]:
+    return list(Price.select().order_by(Price.key))
+
+
+def set_price(key: str, amount: int) -> Price:
+    key = canonical_price_key(key)
+    if not key:
+        raise InvalidParameter("invalid parameter 'key': a price key cannot be empty")
+    now = int(time.time() * 1000)
+    (Price.insert(key=key, amount=amount, updated_at=now)
+     .on_conflict(conflict_target=[Price.key],
+                  update={Price.amount: amount, Price.updated_at: now})
+     .execute())
+    return Price.get_by_id(key)
+
+
+def delete_price(key: str) -> None:
+    if not Price.delete().where(Price.key == canonical_price_key(key)).execute():
+        raise ResourceNotFound(f"no price '{key}'")
+
+
+def parse_price_file(text: str) -> dict[str, int]:
+    """``{"key": "5.00", …}``, ``[{"key": …, "price": …}]`` or CSV with ``key,price`` columns."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            data: Any = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidParameter(f"the price file is not valid JSON: {exc}") from exc
+        rows = data.items() if isinstance(data, dict) else (
+            (row.get("key"), row.get("price")) for row in data if isinstance(row, dict))
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        if not reader.fieldnames or not {"key", "price"} <= set(reader.fieldnames):
+            raise InvalidParameter("a CSV price file needs the columns 'key' and 'price'")
+        rows = ((row["key"], row["price"]) for row in reader)
+    prices: dict[str, int] = {}
+    for key, price in rows:
+        if not isinstance(key, str) or not key.strip() or price is None:
+            raise InvalidParameter(f"a price row needs a key and a price, got {key!r}: {price!r}")
+        prices[canonical_price_key(key)] = parse_cny(price, field=key)
+    return prices
+
+
+def import_prices(text: str) -> int:
+    """Sets every price of the file in one transaction; returns how many were set."""
+    prices = parse_price_file(text)
+    with write_transaction():
+        for key, amount in prices.items():
+            set_price(key, amount)
+    return len(prices)

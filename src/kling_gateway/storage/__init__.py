@@ -1,0 +1,1 @@
+"""Persistence with Peewee on SQLite (embedded default) or PostgreSQL."""

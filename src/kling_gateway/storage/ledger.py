@@ -1,0 +1,107 @@
+"""Balance changes: each is one transaction that moves the balance and appends its ledger entry.
+
+Guards live in the database, not in Python: a debit is a conditional ``UPDATE … WHERE balance >=
+amount`` (never read-then-write), a token's spend limit likewise, and a refund is an entry whose
+``refund_of`` column is unique, so a charge can be refunded at most once however many processes
+try at the same moment.
+"""
+
+from __future__ import annotations
+
+import time
+
+from peewee import IntegrityError, fn
+
+from kling_gateway.domain.errors import InvalidParameter, ResourcePackExhausted
+from kling_gateway.domain.ledger import EntryKind
+from kling_gateway.domain.money import format_cny
+from kling_gateway.storage.db import database, write_transaction
+from kling_gateway.storage.models import ApiToken, LedgerEntry, User
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _move_balance(user_id: int, delta: int) -> int | None:
+    """Add ``delta`` unless that would take the balance below zero; the new balance or None."""
+    changed = (User.update(balance=User.balance + delta)
+               .where((User.id == user_id) & (User.balance + delta >= 0))
+               .execute())
+    if not changed:
+        return None
+    return User.select(User.balance).where(User.id == user_id).scalar()
+
+
+def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> LedgerEntry:
+    """A top-up (amount > 0) or a manual adjustment (either sign, never below zero)."""
+    with write_transaction():
+        balance = _move_balance(user_id, amount)
+        if balance is None:
+            available = User.select(User.balance).where(User.id == user_id).scalar()
+            raise InvalidParameter(
+                f"an adjustment of {format_cny(amount)} CNY would take the balance of "
+                f"{format_cny(available)} CNY below zero")
+        return LedgerEntry.create(user=user_id, kind=kind, amount=amount, balance_after=balance,
+                                  note=note, created_at=_now_ms())
+
+
+def debit(user_id: int, amount: int, *, token_id: int | None = None,
+          task_id: str | None = None, price_key: str | None = None,
+          note: str = "") -> LedgerEntry:
+    """Charge ``amount``; refuses with 1102 when the balance or the token's limit is short."""
+    with write_transaction():
+        balance = _move_balance(user_id, -amount)
+        if balance is None:
+            available = User.select(User.balance).where(User.id == user_id).scalar()
+            raise ResourcePackExhausted(
+                f"insufficient balance: {format_cny(amount)} CNY needed, "
+                f"{format_cny(available)} CNY available")
+        if token_id is not None:
+            _spend_from_token(token_id, amount)
+        return LedgerEntry.create(user=user_id, kind=EntryKind.CHARGE, amount=-amount,
+                                  balance_after=balance, token=token_id, task=task_id,
+                                  price_key=price_key, note=note, created_at=_now_ms())
+
+
+def _spend_from_token(token_id: int, amount: int) -> None:
+    within_limit = ApiToken.spend_limit.is_null() | (ApiToken.spent + amount
+                                                      <= ApiToken.spend_limit)
+    changed = (ApiToken.update(spent=ApiToken.spent + amount)
+               .where((ApiToken.id == token_id) & within_limit)
+               .execute())
+    if not changed:
+        token = ApiToken.get_by_id(token_id)
+        left = (token.spend_limit or 0) - token.spent
+        raise ResourcePackExhausted(
+            f"token spend limit reached: {format_cny(amount)} CNY needed, "
+            f"{format_cny(left)} CNY left of its limit")
+
+
+def refund(charge_id: int, *, note: str = "") -> LedgerEntry | None:
+    """Give back a charge, once. Returns None when it was refunded already."""
+    charge = LedgerEntry.get_by_id(charge_id)
+    if charge.kind != EntryKind.CHARGE:
+        raise ValueError(f"ledger entry {charge_id} is a {charge.kind}, not a charge")
+    amount = -charge.amount
+    try:
+        with write_transaction(), database.atomic():  # a savepoint: a lost race undoes itself
+            balance = _move_balance(charge.user_id, amount)
+            entry = LedgerEntry.create(user=charge.user_id, kind=EntryKind.REFUND,
+                                       amount=amount, balance_after=balance,
+                                       token=charge.token_id, task=charge.task_id,
+                                       refund_of=charge.id, price_key=charge.price_key,
+                                       note=note, created_at=_now_ms())
+            if charge.token_id is not None:
+                (ApiToken.update(spent=ApiToken.spent - amount)
+                 .where(ApiToken.id == charge.token_id).execute())
+            return entry
+    except IntegrityError:
+        return None
+
+
+def balance_matches_ledger(user_id: int) -> bool:
+    """The invariant every scenario must keep: the ledger adds up to the balance."""
+    total = (LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0))
+             .where(LedgerEntry.user == user_id).scalar())
+    return int(total) == User.select(User.balance).where(User.id == user_id).scalar()

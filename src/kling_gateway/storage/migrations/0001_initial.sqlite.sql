@@ -1,0 +1,23 @@
+-- 0001 initial schema (sqlite). Frozen: later changes go into new migrations.
+CREATE TABLE "users" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(100) NOT NULL, "balance" INTEGER NOT NULL CHECK (balance >= 0), "disabled" INTEGER NOT NULL, "created_at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "users_name" ON "users" ("name");
+CREATE TABLE "api_tokens" ("id" INTEGER NOT NULL PRIMARY KEY, "user_id" INTEGER NOT NULL, "name" VARCHAR(100) NOT NULL, "key_hash" VARCHAR(64) NOT NULL, "key_hint" VARCHAR(16) NOT NULL, "access_key" VARCHAR(64) NOT NULL, "secret_key" VARCHAR(128) NOT NULL, "spend_limit" INTEGER, "spent" INTEGER NOT NULL, "expires_at" INTEGER, "allowed_models" TEXT, "revoked" INTEGER NOT NULL, "created_at" INTEGER NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, CHECK (spend_limit IS NULL OR spent <= spend_limit));
+CREATE INDEX "api_tokens_user_id" ON "api_tokens" ("user_id");
+CREATE UNIQUE INDEX "api_tokens_key_hash" ON "api_tokens" ("key_hash");
+CREATE UNIQUE INDEX "api_tokens_access_key" ON "api_tokens" ("access_key");
+CREATE TABLE "prices" ("key" VARCHAR(200) NOT NULL PRIMARY KEY, "amount" INTEGER NOT NULL CHECK (amount >= 0), "updated_at" INTEGER NOT NULL);
+CREATE TABLE "channels" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(100) NOT NULL, "base_url" VARCHAR(500) NOT NULL, "access_key" VARCHAR(128) NOT NULL, "secret_key" VARCHAR(256) NOT NULL, "priority" INTEGER NOT NULL, "weight" INTEGER NOT NULL, "enabled" INTEGER NOT NULL, "allowed_models" TEXT, "max_concurrency" INTEGER, "created_at" INTEGER NOT NULL);
+CREATE UNIQUE INDEX "channels_name" ON "channels" ("name");
+CREATE TABLE "tasks" ("id" VARCHAR(32) NOT NULL PRIMARY KEY, "user_id" INTEGER NOT NULL, "token_id" INTEGER, "channel_id" INTEGER, "family" VARCHAR(32) NOT NULL, "model_name" VARCHAR(64), "mode" VARCHAR(16), "duration" VARCHAR(8), "price_key" VARCHAR(200) NOT NULL, "amount" INTEGER NOT NULL, "upstream_task_id" VARCHAR(64), "external_task_id" VARCHAR(200), "status" VARCHAR(16) NOT NULL, "status_msg" TEXT NOT NULL, "request_body" TEXT NOT NULL, "result" TEXT, "callback_url" TEXT, "created_at" INTEGER NOT NULL, "updated_at" INTEGER NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, FOREIGN KEY ("token_id") REFERENCES "api_tokens" ("id") ON DELETE SET NULL, FOREIGN KEY ("channel_id") REFERENCES "channels" ("id") ON DELETE SET NULL);
+CREATE INDEX "tasks_user_id" ON "tasks" ("user_id");
+CREATE INDEX "tasks_token_id" ON "tasks" ("token_id");
+CREATE INDEX "tasks_channel_id" ON "tasks" ("channel_id");
+CREATE INDEX "tasks_upstream_task_id" ON "tasks" ("upstream_task_id");
+CREATE UNIQUE INDEX "tasks_user_id_external_task_id" ON "tasks" ("user_id", "external_task_id");
+CREATE INDEX "tasks_user_id_family_created_at_id" ON "tasks" ("user_id", "family", "created_at", "id");
+CREATE TABLE "ledger_entries" ("id" INTEGER NOT NULL PRIMARY KEY, "user_id" INTEGER NOT NULL, "kind" VARCHAR(16) NOT NULL, "amount" INTEGER NOT NULL, "balance_after" INTEGER NOT NULL, "token_id" INTEGER, "task_id" VARCHAR(32), "refund_of_id" INTEGER, "price_key" VARCHAR(200), "note" TEXT NOT NULL, "created_at" INTEGER NOT NULL, FOREIGN KEY ("user_id") REFERENCES "users" ("id") ON DELETE CASCADE, FOREIGN KEY ("token_id") REFERENCES "api_tokens" ("id") ON DELETE SET NULL, FOREIGN KEY ("task_id") REFERENCES "tasks" ("id") ON DELETE SET NULL, FOREIGN KEY ("refund_of_id") REFERENCES "ledger_entries" ("id") ON DELETE RESTRICT);
+CREATE INDEX "ledger_entries_user_id" ON "ledger_entries" ("user_id");
+CREATE INDEX "ledger_entries_token_id" ON "ledger_entries" ("token_id");
+CREATE INDEX "ledger_entries_task_id" ON "ledger_entries" ("task_id");
+CREATE UNIQUE INDEX "ledger_entries_refund_of_id" ON "ledger_entries" ("refund_of_id");
+CREATE INDEX "ledger_entries_user_id_id" ON "ledger_entries" ("user_id", "id");

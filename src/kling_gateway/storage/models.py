@@ -1,0 +1,153 @@
+"""Peewee models: the gateway's tables. Money columns hold integer 1/10000 CNY; times are Unix
+milliseconds, like Kling's ``created_at``/``updated_at``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from peewee import (
+    BigAutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Check,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+from kling_gateway.storage.db import database
+
+
+class JSONField(TextField):
+    """JSON as text: portable across SQLite and PostgreSQL."""
+
+    def db_value(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False,
+                                                     separators=(",", ":"))
+
+    def python_value(self, value: str | None) -> Any:
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class User(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    balance = BigIntegerField(default=0, constraints=[Check("balance >= 0")])
+    disabled = BooleanField(default=False)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "users"
+
+
+class ApiToken(BaseModel):
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    name = CharField(max_length=100)
+    key_hash = CharField(max_length=64, unique=True)
+    key_hint = CharField(max_length=16)
+    access_key = CharField(max_length=64, unique=True)
+    secret_key = CharField(max_length=128)
+    spend_limit = BigIntegerField(null=True)
+    spent = BigIntegerField(default=0)
+    expires_at = BigIntegerField(null=True)
+    allowed_models = JSONField(null=True)
+    revoked = BooleanField(default=False)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "api_tokens"
+        constraints = [Check("spend_limit IS NULL OR spent <= spend_limit")]
+
+
+class Price(BaseModel):
+    key = CharField(max_length=200, primary_key=True)
+    amount = BigIntegerField(constraints=[Check("amount >= 0")])
+    updated_at = BigIntegerField()
+
+    class Meta:
+        table_name = "prices"
+
+
+class Channel(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    base_url = CharField(max_length=500)
+    access_key = CharField(max_length=128)
+    secret_key = CharField(max_length=256)
+    priority = IntegerField(default=0)
+    weight = IntegerField(default=1)
+    enabled = BooleanField(default=True)
+    allowed_models = JSONField(null=True)
+    max_concurrency = IntegerField(null=True)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "channels"
+
+
+class Task(BaseModel):
+    id = CharField(max_length=32, primary_key=True)
+    user = ForeignKeyField(User, backref="tasks", on_delete="CASCADE")
+    token = ForeignKeyField(ApiToken, null=True, on_delete="SET NULL")
+    channel = ForeignKeyField(Channel, null=True, on_delete="SET NULL")
+    family = CharField(max_length=32)
+    model_name = CharField(max_length=64, null=True)
+    mode = CharField(max_length=16, null=True)
+    duration = CharField(max_length=8, null=True)
+    price_key = CharField(max_length=200)
+    amount = BigIntegerField(default=0)
+    upstream_task_id = CharField(max_length=64, null=True, index=True)
+    external_task_id = CharField(max_length=200, null=True)
+    status = CharField(max_length=16)
+    status_msg = TextField(default="")
+    request_body = JSONField()
+    result = JSONField(null=True)
+    callback_url = TextField(null=True)
+    created_at = BigIntegerField()
+    updated_at = BigIntegerField()
+
+    class Meta:
+        table_name = "tasks"
+        indexes = (
+            (("user", "external_task_id"), True),
+            # "this user's tasks of this family, newest first"
+            (("user", "family", "created_at", "id"), False),
+        )
+
+
+class LedgerEntry(BaseModel):
+    id = BigAutoField()
+    user = ForeignKeyField(User, backref="ledger", on_delete="CASCADE")
+    kind = CharField(max_length=16)
+    amount = BigIntegerField()
+    balance_after = BigIntegerField()
+    token = ForeignKeyField(ApiToken, null=True, on_delete="SET NULL")
+    task = ForeignKeyField(Task, null=True, on_delete="SET NULL")
+    refund_of = ForeignKeyField("self", null=True, unique=True, on_delete="RESTRICT")
+    price_key = CharField(max_length=200, null=True)
+    note = TextField(default="")
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "ledger_entries"
+        indexes = ((("user", "id"), False),)
+
+
+class SchemaMigration(BaseModel):
+    version = CharField(max_length=100, primary_key=True)
+    applied_at = BigIntegerField()
+
+    class Meta:
+        table_name = "schema_migrations"
+
+
+TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry]
+
+

@@ -1,0 +1,40 @@
+"""Real databases for tests: a SQLite file per test, or a PostgreSQL schema per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote
+
+import psycopg2
+
+POSTGRES_URL = os.environ.get("KLING_GATEWAY_TEST_POSTGRES_URL",
+                              "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgres")
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A fresh schema in the test database, dropped afterwards; yields a URL that uses it."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin = psycopg2.connect(POSTGRES_URL)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute(f'CREATE SCHEMA "{schema}"')
+        separator = "&" if "?" in POSTGRES_URL else "?"
+        yield f"{POSTGRES_URL}{separator}options={quote(f'-c search_path={schema}')}"
+    finally:
+        admin.cursor().execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.close()
+
+
+@contextmanager
+def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'gateway.sqlite3'}"
+    else:
+        with postgres_schema() as url:
+            yield url
