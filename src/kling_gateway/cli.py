@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from kling_gateway import cli_admin
 from kling_gateway.simulator.settings import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
@@ -76,6 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kling-gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     _simulator_parser(commands)
+    cli_admin.add_parsers(commands)
     args = parser.parse_args(argv)
     return args.run(args)
 

@@ -1,0 +1,328 @@
+"""``kling-gateway migrate`` and ``kling-gateway admin …``: the admin API's operations from a shell.
+
+Every command opens ``KLING_GATEWAY_DATABASE_URL``, migrates, and calls the same services as the
+admin API; ``--json`` prints the same views the admin API answers with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from peewee import DatabaseError
+
+from kling_gateway.config import Settings
+from kling_gateway.domain.errors import KlingError
+from kling_gateway.domain.money import parse_cny
+from kling_gateway.domain.pricing import canonical_price_key
+from kling_gateway.services import accounts, prices, views
+from kling_gateway.storage.db import open_database
+from kling_gateway.storage.migrations import migrate
+
+
+@dataclass(frozen=True)
+class Output:
+    data: Any
+    """The JSON view printed with ``--json``."""
+    text: str
+    """The human-readable rendering printed otherwise."""
+
+
+Handler = Callable[[argparse.Namespace], Output]
+
+
+# ---- parsers --------------------------------------------------------------------------------
+
+
+def add_parsers(commands: argparse._SubParsersAction) -> None:
+    """Adds ``migrate`` and ``admin`` to the top-level subcommands."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print the JSON view")
+    migrate_parser = commands.add_parser(
+        "migrate", parents=[common], help="apply the database migrations",
+        description="Open KLING_GATEWAY_DATABASE_URL and apply the migrations it lacks.")
+    migrate_parser.set_defaults(run=_runner(_migrate))
+    admin = commands.add_parser(
+        "admin", help="manage users, tokens, prices and the ledger",
+        description="Opens KLING_GATEWAY_DATABASE_URL (migrating it first) and calls the "
+                    "admin services directly; every command takes --json.")
+    groups = admin.add_subparsers(dest="group", required=True)
+    _user_parsers(_group(groups, "user", "users and their balances"), common)
+    _token_parsers(_group(groups, "token", "API tokens"), common)
+    _price_parsers(_group(groups, "price", "the price table"), common)
+    ledger = groups.add_parser("ledger", parents=[common], help="a user's ledger, newest first")
+    ledger.add_argument("name")
+    _add_paging(ledger)
+    ledger.set_defaults(run=_runner(_ledger, migrate_first=True))
+
+
+def _group(groups: argparse._SubParsersAction, name: str,
+           help_text: str) -> argparse._SubParsersAction:
+    parser = groups.add_parser(name, help=help_text)
+    return parser.add_subparsers(dest="action", required=True)
+
+
+def _command(actions: argparse._SubParsersAction, name: str, handler: Handler,
+             common: argparse.ArgumentParser, help_text: str) -> argparse.ArgumentParser:
+    parser = actions.add_parser(name, parents=[common], help=help_text)
+    parser.set_defaults(run=_runner(handler, migrate_first=True))
+    return parser
+
+
+def _add_paging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--page", type=_positive_int, default=1)
+    parser.add_argument("--page-size", type=_positive_int, default=30)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _user_parsers(actions: argparse._SubParsersAction,
+                  common: argparse.ArgumentParser) -> None:
+    create = _command(actions, "create", _user_create, common, "create a user")
+    create.add_argument("name")
+    create.add_argument("--balance", metavar="CNY", help="opening balance (default 0)")
+    _add_paging(_command(actions, "list", _user_list, common, "list users"))
+    _command(actions, "show", _user_show, common, "show a user").add_argument("name")
+    topup = _command(actions, "topup", _user_topup, common, "add money to a user's balance")
+    topup.add_argument("name")
+    topup.add_argument("amount", metavar="CNY")
+    topup.add_argument("--note", default="")
+    adjust = _command(actions, "adjust", _user_adjust, common,
+                      "correct a balance by a positive or negative amount")
+    adjust.add_argument("name")
+    adjust.add_argument("amount", metavar="CNY", help="may be negative, e.g. -5")
+    adjust.add_argument("--note", required=True)
+    _command(actions, "disable", _user_disable, common, "refuse the user's calls").add_argument(
+        "name")
+    _command(actions, "enable", _user_enable, common, "accept the user's calls").add_argument(
+        "name")
+
+
+def _token_parsers(actions: argparse._SubParsersAction,
+                   common: argparse.ArgumentParser) -> None:
+    create = _command(actions, "create", _token_create, common,
+                      "issue a token (its keys are shown only this once)")
+    create.add_argument("user", metavar="NAME")
+    create.add_argument("--name", default="default", metavar="TOKEN_NAME")
+    create.add_argument("--spend-limit", metavar="CNY")
+    create.add_argument("--expires-at", type=int, metavar="UNIX_MS")
+    create.add_argument("--model", dest="models", action="extend", nargs="+", default=[],
+                        metavar="MODEL", help="allowed model (default: every model)")
+    _command(actions, "list", _token_list, common, "list a user's tokens").add_argument(
+        "user", metavar="NAME")
+    revoke = _command(actions, "revoke", _token_revoke, common, "revoke a token")
+    revoke.add_argument("token_id", type=int)
+
+
+def _price_parsers(actions: argparse._SubParsersAction,
+                   common: argparse.ArgumentParser) -> None:
+    set_parser = _command(actions, "set", _price_set, common, "set a price")
+    set_parser.add_argument("key")
+    set_parser.add_argument("amount", metavar="CNY")
+    _command(actions, "delete", _price_delete, common, "delete a price").add_argument("key")
+    _command(actions, "list", _price_list, common, "list the price table")
+    _command(actions, "import", _price_import, common,
+             "set prices from a CSV (key,price) or JSON file").add_argument("file", type=Path)
+
+
+# ---- running --------------------------------------------------------------------------------
+
+
+def _runner(handler: Handler, *,
+            migrate_first: bool = False) -> Callable[[argparse.Namespace], int]:
+    """The ``run`` callback of a command: open the database, call ``handler``, print."""
+    def run(args: argparse.Namespace) -> int:
+        return _run(handler, args, migrate_first=migrate_first)
+    return run
+
+
+def _run(handler: Handler, args: argparse.Namespace, *, migrate_first: bool) -> int:
+    db = None
+    try:
+        db = open_database(Settings.from_env().database_url)
+        if migrate_first:
+            migrate()
+        output = handler(args)
+    except KlingError as exc:
+        print(f"error {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
+    except DatabaseError as exc:
+        print(f"error: database: {exc}".rstrip(), file=sys.stderr)
+        return 1
+    finally:
+        if db is not None:
+            db.close()
+    print(json.dumps(output.data, indent=2) if args.json else output.text)
+    return 0
+
+
+# ---- rendering ------------------------------------------------------------------------------
+
+
+def _when(ms: int | None) -> str:
+    if ms is None:
+        return "-"
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    cells = [[str(h) for h in headers], *[["-" if c is None else str(c) for c in r]
+                                         for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+                     for row in cells)
+
+
+def _user_line(view: dict[str, Any]) -> str:
+    state = "disabled" if view["disabled"] else "enabled"
+    return (f"{view['name']}  balance {view['balance']} CNY  {state}  "
+            f"created {_when(view['created_at'])}")
+
+
+def _entry_line(name: str, view: dict[str, Any]) -> str:
+    return (f"{view['kind']} {view['amount']} CNY for {name}: "
+            f"balance {view['balance_after']} CNY (entry {view['id']})")
+
+
+# ---- migrate --------------------------------------------------------------------------------
+
+
+def _migrate(args: argparse.Namespace) -> Output:
+    applied = migrate()
+    text = ("applied " + ", ".join(applied)) if applied else "the schema is current"
+    return Output({"applied": applied}, text)
+
+
+# ---- users ----------------------------------------------------------------------------------
+
+
+def _user_create(args: argparse.Namespace) -> Output:
+    balance = parse_cny(args.balance, field="balance") if args.balance is not None else 0
+    view = views.user_view(accounts.create_user(args.name, balance))
+    return Output(view, "created user " + _user_line(view))
+
+
+def _user_list(args: argparse.Namespace) -> Output:
+    users = [views.user_view(u) for u in accounts.list_users(args.page, args.page_size)]
+    rows = [(u["name"], u["balance"], "disabled" if u["disabled"] else "enabled",
+             _when(u["created_at"])) for u in users]
+    return Output(users, _table(("NAME", "BALANCE", "STATE", "CREATED"), rows))
+
+
+def _user_show(args: argparse.Namespace) -> Output:
+    view = views.user_view(accounts.find_user(args.name))
+    return Output(view, _user_line(view))
+
+
+def _user_topup(args: argparse.Namespace) -> Output:
+    entry = accounts.top_up(args.name, parse_cny(args.amount), note=args.note)
+    view = views.ledger_entry_view(entry)
+    return Output(view, _entry_line(args.name, view))
+
+
+def _user_adjust(args: argparse.Namespace) -> Output:
+    amount = parse_cny(args.amount, allow_negative=True)
+    view = views.ledger_entry_view(accounts.adjust(args.name, amount, note=args.note))
+    return Output(view, _entry_line(args.name, view))
+
+
+def _user_disable(args: argparse.Namespace) -> Output:
+    view = views.user_view(accounts.set_disabled(args.name, True))
+    return Output(view, "disabled user " + _user_line(view))
+
+
+def _user_enable(args: argparse.Namespace) -> Output:
+    view = views.user_view(accounts.set_disabled(args.name, False))
+    return Output(view, "enabled user " + _user_line(view))
+
+
+# ---- tokens ---------------------------------------------------------------------------------
+
+
+def _token_create(args: argparse.Namespace) -> Output:
+    limit = None if args.spend_limit is None else parse_cny(args.spend_limit,
+                                                            field="spend_limit")
+    issued = accounts.create_token(args.user, args.name, spend_limit=limit,
+                                   expires_at=args.expires_at, allowed_models=args.models)
+    view = views.issued_token_view(issued)
+    text = "\n".join((
+        f"token {view['id']} '{view['name']}' for {args.user} "
+        "(the keys are shown only this once):",
+        f"  api_key     {view['api_key']}",
+        f"  access_key  {view['access_key']}",
+        f"  secret_key  {view['secret_key']}"))
+    return Output(view, text)
+
+
+def _token_row(view: dict[str, Any]) -> tuple[Any, ...]:
+    return (view["id"], view["name"], view["api_key"], view["access_key"], view["spent"],
+            view["spend_limit"], _when(view["expires_at"]),
+            ",".join(view["allowed_models"] or ["*"]),
+            "revoked" if view["revoked"] else "active")
+
+
+def _token_list(args: argparse.Namespace) -> Output:
+    tokens = [views.token_view(t) for t in accounts.list_tokens(args.user)]
+    headers = ("ID", "NAME", "API_KEY", "ACCESS_KEY", "SPENT", "LIMIT", "EXPIRES", "MODELS",
+               "STATE")
+    return Output(tokens, _table(headers, [_token_row(t) for t in tokens]))
+
+
+def _token_revoke(args: argparse.Namespace) -> Output:
+    view = views.token_view(accounts.revoke_token(args.token_id))
+    return Output(view, f"revoked token {view['id']} '{view['name']}' ({view['api_key']})")
+
+
+# ---- prices ---------------------------------------------------------------------------------
+
+
+def _price_set(args: argparse.Namespace) -> Output:
+    view = views.price_view(prices.set_price(args.key, parse_cny(args.amount, field="price")))
+    return Output(view, f"{view['key']} = {view['price']} CNY")
+
+
+def _price_delete(args: argparse.Namespace) -> Output:
+    prices.delete_price(args.key)
+    key = canonical_price_key(args.key)
+    return Output({"key": key, "deleted": True}, f"deleted price {key}")
+
+
+def _price_list(args: argparse.Namespace) -> Output:
+    table = [views.price_view(p) for p in prices.list_prices()]
+    return Output(table, _table(("KEY", "PRICE"), [(p["key"], p["price"]) for p in table]))
+
+
+def _price_import(args: argparse.Namespace) -> Output:
+    try:
+        text = args.file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"error: cannot read {args.file}: {exc}") from None
+    count = prices.import_prices(text)
+    return Output({"imported": count}, f"imported {count} prices from {args.file}")
+
+
+# ---- ledger ---------------------------------------------------------------------------------
+
+
+def _ledger(args: argparse.Namespace) -> Output:
+    entries = [views.ledger_entry_view(e)
+               for e in accounts.ledger_page(args.name, args.page, args.page_size)]
+    rows = [(e["id"], _when(e["created_at"]), e["kind"], e["amount"], e["balance_after"],
+             e["task_id"], e["note"]) for e in entries]
+    headers = ("ID", "WHEN", "KIND", "AMOUNT", "BALANCE", "TASK", "NOTE")
+    return Output(entries, _table(headers, rows))
+
