@@ -175,3 +175,13 @@ def test_docs_and_spec_need_no_token(sim):
     ui = requests.get(sim.base_url + "/v1/ui/", timeout=30)
     assert spec.status_code == 200 and spec.json()["openapi"] == "3.0.3"
     assert ui.status_code == 200 and "swagger" in ui.text.lower()
+
+
+def test_json_without_a_content_type_is_1200(sim):
+    answer = raw(sim, "POST", T2V, data=b'{"prompt": "x"}', headers={"Content-Type": ""})
+    assert "Content-Type" in assert_error(answer, 400, 1200)
+
+
+@pytest.mark.parametrize("task_id", ["a%0Ab", "abc%0A", "%0A", "%0D", "x%E2%80%A8y"])
+def test_ids_with_line_breaks_are_simply_not_found(sim, task_id):
+    assert_error(raw(sim, "GET", f"{T2V}/{task_id}"), 404, 1203)

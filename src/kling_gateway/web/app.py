@@ -19,6 +19,7 @@ from connexion.security import AbstractSecurityHandler
 
 from kling_gateway.web import errors
 from kling_gateway.web.envelope import to_json
+from kling_gateway.web.path_guard import LineBreakPathGuard
 from kling_gateway.web.request_id import RequestIdMiddleware
 from kling_gateway.web.spec import load_spec
 from kling_gateway.web.validation import kling_validator_map
@@ -54,6 +55,7 @@ def new_app(import_name: str) -> FlaskApp:
     """An app with request ids and the one error envelope, before any API is mounted."""
     app = FlaskApp(import_name)
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
+    app.add_middleware(LineBreakPathGuard, position=MiddlewarePosition.BEFORE_ROUTING)
     errors.install(app)
     return app
 

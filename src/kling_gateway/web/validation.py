@@ -18,7 +18,8 @@ from connexion.validators import (
     ParameterValidator,
 )
 from jsonschema import ValidationError
-from starlette.types import Scope
+from starlette.datastructures import Headers
+from starlette.types import Receive, Scope
 
 from kling_gateway.domain.errors import InvalidParameter, InvalidRequest
 
@@ -45,6 +46,13 @@ def describe(error: ValidationError, root: str = "") -> str:
 
 
 class KlingJSONBodyValidator(JSONRequestBodyValidator):
+    async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
+        # Connexion would guess JSON, but the handler would then get raw bytes: refuse instead.
+        headers = Headers(scope=scope)
+        if "content-type" not in headers and int(headers.get("content-length") or 0):
+            raise InvalidRequest("Content-Type must be application/json (the header is missing)")
+        return await super().wrap_receive(receive, scope=scope)
+
     async def _parse(self, stream: AsyncGenerator[bytes, None], scope: Scope) -> Any:
         raw = b"".join([message async for message in stream])
         try:
