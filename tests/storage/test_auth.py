@@ -11,6 +11,7 @@ from kling_gateway.domain.errors import (
     AuthenticationFailed,
     AuthorizationEmpty,
     AuthorizationInvalid,
+    InvalidParameter,
     TokenExpired,
     TokenNotYetValid,
 )
@@ -79,9 +80,17 @@ def test_revoked_token_and_disabled_user_are_1000(issued):
 
 def test_expired_token_is_1004(db):
     accounts.create_user("bob")
-    issued = accounts.create_token("bob", expires_at=int(time.time() * 1000) - 1)
+    expiry = time.time() + 60
+    issued = accounts.create_token("bob", expires_at=int(expiry * 1000))
+    assert authenticate(f"Bearer {issued.api_key}", now=expiry - 1).user_name == "bob"
     with pytest.raises(TokenExpired):
-        authenticate(f"Bearer {issued.api_key}")
+        authenticate(f"Bearer {issued.api_key}", now=expiry)
+
+
+def test_a_token_cannot_be_issued_already_expired(db):
+    accounts.create_user("bob")
+    with pytest.raises(InvalidParameter, match="expires_at"):
+        accounts.create_token("bob", expires_at=int(time.time() * 1000) - 1)
 
 
 def test_admin_token():

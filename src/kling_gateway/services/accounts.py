@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
 
 API_KEY_PREFIX = "kg-"
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+"""User names appear in admin URLs: no slashes, no spaces."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,12 @@ def hash_api_key(api_key: str) -> str:
 
 
 def create_user(name: str, balance: int = 0) -> User:
+    if not USER_NAME.fullmatch(name):
+        raise InvalidParameter(
+            f"invalid parameter 'name': {name!r} must be 1-100 letters, digits or ._@+- and "
+            "start with a letter or digit")
+    if balance < 0:
+        raise InvalidParameter("invalid parameter 'balance': must not be negative")
     with write_transaction():
         try:
             user = User.create(name=name, balance=0, created_at=now_ms())
@@ -88,6 +97,7 @@ def create_token(user_name: str, token_name: str = "default", *,
                  spend_limit: int | None = None, expires_at: int | None = None,
                  allowed_models: Sequence[str] | None = None) -> IssuedToken:
     user = find_user(user_name)
+    _check_token_terms(token_name, spend_limit, expires_at)
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     access_key = "ak" + secrets.token_hex(15)
     secret_key = secrets.token_hex(16)
@@ -98,6 +108,15 @@ def create_token(user_name: str, token_name: str = "default", *,
         created_at=now_ms())
     return IssuedToken(token=token, api_key=api_key, access_key=access_key,
                        secret_key=secret_key)
+
+
+def _check_token_terms(name: str, spend_limit: int | None, expires_at: int | None) -> None:
+    if not name or len(name) > 100:
+        raise InvalidParameter("invalid parameter 'name': a token name has 1 to 100 characters")
+    if spend_limit is not None and spend_limit < 0:
+        raise InvalidParameter("invalid parameter 'spend_limit': must not be negative")
+    if expires_at is not None and expires_at <= now_ms():
+        raise InvalidParameter("invalid parameter 'expires_at': must be in the future")
 
 
 def list_tokens(user_name: str) -> list[ApiToken]:

@@ -14,6 +14,8 @@ from kling_gateway.domain.pricing import canonical_price_key
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Price
 
+MAX_KEY_LENGTH = Price.key.max_length
+
 
 def list_prices() -> list[Price]:
     return list(Price.select().order_by(Price.key))
@@ -21,8 +23,11 @@ def list_prices() -> list[Price]:
 
 def set_price(key: str, amount: int) -> Price:
     key = canonical_price_key(key)
-    if not key:
-        raise InvalidParameter("invalid parameter 'key': a price key cannot be empty")
+    if not key or len(key) > MAX_KEY_LENGTH:
+        raise InvalidParameter(
+            f"invalid parameter 'key': a price key has 1 to {MAX_KEY_LENGTH} characters")
+    if amount < 0:
+        raise InvalidParameter(f"invalid parameter '{key}': a price must not be negative")
     now = int(time.time() * 1000)
     (Price.insert(key=key, amount=amount, updated_at=now)
      .on_conflict(conflict_target=[Price.key],
@@ -44,8 +49,7 @@ def parse_price_file(text: str) -> dict[str, int]:
             data: Any = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InvalidParameter(f"the price file is not valid JSON: {exc}") from exc
-        rows = data.items() if isinstance(data, dict) else (
-            (row.get("key"), row.get("price")) for row in data if isinstance(row, dict))
+        rows = data.items() if isinstance(data, dict) else [_json_row(row) for row in data]
     else:
         reader = csv.DictReader(io.StringIO(text))
         if not reader.fieldnames or not {"key", "price"} <= set(reader.fieldnames):
@@ -53,10 +57,21 @@ def parse_price_file(text: str) -> dict[str, int]:
         rows = ((row["key"], row["price"]) for row in reader)
     prices: dict[str, int] = {}
     for key, price in rows:
+        if isinstance(key, str) and canonical_price_key(key) in prices:
+            raise InvalidParameter(f"the price file sets '{key}' twice")
         if not isinstance(key, str) or not key.strip() or price is None:
             raise InvalidParameter(f"a price row needs a key and a price, got {key!r}: {price!r}")
         prices[canonical_price_key(key)] = parse_cny(price, field=key)
+    if not prices:
+        raise InvalidParameter("the price file holds no prices")
     return prices
+
+
+def _json_row(row: Any) -> tuple[Any, Any]:
+    if not isinstance(row, dict):
+        raise InvalidParameter(f"a JSON price list holds objects with 'key' and 'price', "
+                               f"got {row!r}")
+    return row.get("key"), row.get("price")
 
 
 def import_prices(text: str) -> int:

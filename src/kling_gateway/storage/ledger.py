@@ -39,8 +39,9 @@ def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> Led
         balance = _move_balance(user_id, amount)
         if balance is None:
             available = User.select(User.balance).where(User.id == user_id).scalar()
+            article = "an" if kind[0] in "aeiou" else "a"
             raise InvalidParameter(
-                f"an adjustment of {format_cny(amount)} CNY would take the balance of "
+                f"{article} {kind} of {format_cny(amount)} CNY would take the balance of "
                 f"{format_cny(available)} CNY below zero")
         return LedgerEntry.create(user=user_id, kind=kind, amount=amount, balance_after=balance,
                                   note=note, created_at=_now_ms())
@@ -105,3 +106,13 @@ def balance_matches_ledger(user_id: int) -> bool:
     total = (LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0))
              .where(LedgerEntry.user == user_id).scalar())
     return int(total) == User.select(User.balance).where(User.id == user_id).scalar()
+
+
+def balance_summary(user_id: int) -> dict[str, int]:
+    """The user's balance, what was ever put in (top-ups and adjustments) and since when."""
+    user = User.get_by_id(user_id)
+    credited = (LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0))
+                .where((LedgerEntry.user == user_id)
+                       & LedgerEntry.kind.in_([EntryKind.TOPUP, EntryKind.ADJUSTMENT]))
+                .scalar())
+    return {"balance": user.balance, "credited": int(credited), "since": user.created_at}
