@@ -18,6 +18,7 @@ from kling_gateway.storage.migrations import migrate
 from tests.support.clock import ManualClock
 from tests.support.databases import BACKENDS
 from tests.support.databases import database_url as open_database_url
+from tests.support.gateway import Gateway, start_gateway
 from tests.support.kling_client import KlingApi
 from tests.support.server import serve
 
@@ -78,3 +79,12 @@ def db(database_url: str) -> Iterator[Database]:
     migrate()
     yield database
     database.close()
+
+
+@pytest.fixture
+def gateway(database_url: str) -> Iterator[Gateway]:
+    """A gateway on each backend; the ledger must agree with every balance afterwards."""
+    with ExitStack() as stack:
+        running = start_gateway(database_url, stack)
+        yield running
+        running.assert_books_balance()

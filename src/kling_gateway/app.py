@@ -1,26 +1,44 @@
-"""The gateway application: storage bound from settings, then the APIs mounted on one app."""
+"""The gateway application: storage bound from settings, then the APIs mounted on one app.
+
+The official Kling API is served twice, at ``/kling/v1/...`` and at ``/v1/...``, so a client's
+base URL can be ``https://host/kling`` or ``https://host``; the admin API lives at ``/admin/v1``.
+"""
 
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 from connexion import FlaskApp
 
 from kling_gateway.config import Settings
-from kling_gateway.services.auth import authenticate_admin
+from kling_gateway.services.auth import authenticate, authenticate_admin
+from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.db import open_database
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.web.app import mount_api, new_app
 
+KLING_BASE_PATHS = ("/kling", "")
 ADMIN_BASE_PATH = "/admin/v1"
 
 
-def create_app(settings: Settings | None = None, *, validate_responses: bool = False) -> FlaskApp:
-    """Opens and migrates the database, then serves the admin API at ``/admin/v1``."""
+def _kling_caller(authorization: str | None) -> dict[str, Any]:
+    caller = authenticate(authorization)
+    return {"sub": str(caller.user_id), "caller": caller}
+
+
+def create_app(settings: Settings | None = None, *, upstreams: Upstreams | None = None,
+               validate_responses: bool = False) -> FlaskApp:
+    """Opens and migrates the database, then serves the Kling API and the admin API."""
     settings = settings or Settings.from_env()
     open_database(settings.database_url)
     migrate()
     app = new_app(__name__)
+    app.app.config["KLING_GATEWAY_UPSTREAMS"] = upstreams or Upstreams()
+    for base_path in KLING_BASE_PATHS:
+        mount_api(app, spec_name="kling.yaml", base_path=base_path,
+                  handlers="kling_gateway.api", authenticate=_kling_caller,
+                  validate_responses=validate_responses)
     mount_api(app, spec_name="admin.yaml", base_path=ADMIN_BASE_PATH,
               handlers="kling_gateway.api.admin",
               authenticate=partial(authenticate_admin, admin_token=settings.admin_token),

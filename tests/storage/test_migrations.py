@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from kling_gateway.storage.db import open_database
 from kling_gateway.storage.migrations import available, migrate, pending
 from kling_gateway.storage.models import TABLES, Price, SchemaMigration
 
@@ -40,6 +41,7 @@ print(",".join(migrate()))
 
 
 def test_two_processes_migrating_at_once_apply_each_version_once(database_url):
+    versions = ",".join(m.version for m in available(open_database(database_url)))
     children = [subprocess.Popen([sys.executable, "-c", MIGRATE_IN_CHILD, database_url],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(2)]
@@ -47,4 +49,5 @@ def test_two_processes_migrating_at_once_apply_each_version_once(database_url):
 
     assert [child.returncode for child in children] == [0, 0], results
     applied = [out.strip() for out, _ in results]
-    assert sorted(applied) == ["", "0001_initial,0002_seed_prices"]
+    assert sorted(applied) == ["", versions]
+    assert versions.startswith("0001_initial,0002_seed_prices,0003")

@@ -12,15 +12,19 @@ from kling_gateway import kling_jwt
 
 
 class KlingApi:
-    def __init__(self, base_url: str, access_key: str, secret_key: str,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, base_url: str, access_key: str = "", secret_key: str = "",
+                 clock: Callable[[], float] = time.time, *, api_key: str | None = None) -> None:
         self.base_url = base_url
         self.access_key = access_key
         self.secret_key = secret_key
+        self.api_key = api_key
         self.clock = clock
         self.http = requests.Session()
 
     def headers(self) -> dict[str, str]:
+        """A fresh JWT, or the gateway's opaque API key when the client was given one."""
+        if self.api_key is not None:
+            return {"Authorization": f"Bearer {self.api_key}"}
         token = kling_jwt.sign(self.access_key, self.secret_key, now=self.clock())
         return {"Authorization": f"Bearer {token}"}
 

@@ -36,3 +36,16 @@ def test_domain_knows_nothing_of_http_storage_or_other_layers(path):
 @pytest.mark.parametrize("path", modules("web"), ids=lambda p: p.name)
 def test_web_plumbing_does_not_depend_on_the_simulator(path):
     assert not any(n.startswith("kling_gateway.simulator") for n in imports_of(path))
+
+
+@pytest.mark.parametrize("path", modules("upstream"), ids=lambda p: p.name)
+def test_the_upstream_client_knows_nothing_of_billing_or_storage(path):
+    for name in imports_of(path):
+        assert not name.startswith(("kling_gateway.storage", "kling_gateway.services",
+                                    "kling_gateway.domain.ledger", "peewee")), name
+
+
+@pytest.mark.parametrize("path", modules("api"), ids=lambda p: p.name)
+def test_handlers_stay_thin(path):
+    for name in imports_of(path):
+        assert not name.startswith(("peewee", "requests", "kling_gateway.storage.models")), name

@@ -5,11 +5,14 @@ Money is shown as decimal CNY strings; secrets are never part of a view.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from kling_gateway.domain.money import format_cny
+from kling_gateway.domain.task_object import task_object
+from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.accounts import IssuedToken
-from kling_gateway.storage.models import ApiToken, LedgerEntry, Price, User
+from kling_gateway.storage.models import ApiToken, Channel, LedgerEntry, Price, Task, User
 
 
 def user_view(user: User) -> dict[str, Any]:
@@ -60,3 +63,46 @@ def price_view(price: Price) -> dict[str, Any]:
 def summary_view(totals: dict[str, int]) -> dict[str, Any]:
     return {"users": totals["users"],
             **{name: format_cny(value) for name, value in totals.items() if name != "users"}}
+
+
+def task_view(task: Task, *, full: bool = True) -> dict[str, Any]:
+    """A gateway task as the official task object, with the gateway's ids."""
+    return task_object(task_id=task.id, status=TaskStatus(task.status).public,
+                       created_at=task.created_at, updated_at=task.updated_at,
+                       external_task_id=task.external_task_id, status_msg=task.status_msg,
+                       result=task.result, request=task.request_body, full=full)
+
+
+GATEWAY_PACK_NAME = "kling-gateway balance"
+_FAR_FUTURE_MS = 4_102_444_800_000  # 2100-01-01: a gateway balance does not expire
+
+
+def balance_as_resource_pack(user_id: int, summary: dict[str, int]) -> dict[str, Any]:
+    """The caller's balance in the shape of Kling's resource pack, quantities in CNY."""
+    return {
+        "resource_pack_name": GATEWAY_PACK_NAME,
+        "resource_pack_id": f"kling-gateway-user-{user_id}",
+        "resource_pack_type": "decreasing_total",
+        "total_quantity": float(Decimal(format_cny(max(summary["credited"], 0)))),
+        "remaining_quantity": float(Decimal(format_cny(summary["balance"]))),
+        "purchase_time": summary["since"],
+        "effective_time": summary["since"],
+        "invalid_time": _FAR_FUTURE_MS,
+        "status": "online" if summary["balance"] > 0 else "runOut",
+    }
+
+
+def channel_view(channel: Channel) -> dict[str, Any]:
+    """An upstream account as the admin sees it: every field but the secret key."""
+    return {
+        "name": channel.name,
+        "base_url": channel.base_url,
+        "access_key": channel.access_key,
+        "secret_key_set": bool(channel.secret_key),
+        "priority": channel.priority,
+        "weight": channel.weight,
+        "enabled": channel.enabled,
+        "allowed_models": channel.allowed_models,
+        "max_concurrency": channel.max_concurrency,
+        "created_at": channel.created_at,
+    }

@@ -16,6 +16,7 @@ from typing import Any
 
 from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
 from kling_gateway.domain.families import Family, concurrency_slots
+from kling_gateway.domain.task_object import task_object
 from kling_gateway.simulator import controls
 from kling_gateway.simulator.settings import SimulatorSettings
 
@@ -47,20 +48,10 @@ class SimTask:
 
     def view(self, *, full: bool = True) -> dict[str, Any]:
         """The official task object; create answers carry only the short form."""
-        task: dict[str, Any] = {"task_id": self.task_id, "task_status": self.status}
-        info = {"external_task_id": self.external_task_id} if self.external_task_id else {}
-        if full:
-            task["task_status_msg"] = self.status_msg
-        task["task_info"] = info
-        if full and self.result is not None:
-            task["task_result"] = self.result
-        if full and isinstance(self.body.get("watermark_info"), dict):
-            task["watermark_info"] = {"enabled": bool(self.body["watermark_info"].get("enabled"))}
-        if full and self.units is not None:
-            task["final_unit_deduction"] = self.units
-        task["created_at"] = self.created_ms
-        task["updated_at"] = self.updated_ms
-        return task
+        return task_object(task_id=self.task_id, status=self.status,
+                           created_at=self.created_ms, updated_at=self.updated_ms,
+                           external_task_id=self.external_task_id, status_msg=self.status_msg,
+                           result=self.result, request=self.body, units=self.units, full=full)
 
 
 @dataclass

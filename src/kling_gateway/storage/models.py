@@ -112,6 +112,8 @@ class Task(BaseModel):
     callback_url = TextField(null=True)
     created_at = BigIntegerField()
     updated_at = BigIntegerField()
+    synced_at = BigIntegerField(null=True)
+    """When the upstream state was last read; a stale unfinished task is refreshed on read."""
 
     class Meta:
         table_name = "tasks"
@@ -140,6 +142,31 @@ class LedgerEntry(BaseModel):
         indexes = ((("user", "id"), False),)
 
 
+class SelectionSession(BaseModel):
+    """A multi-elements selection session: who owns it and which channel holds it."""
+
+    session_id = CharField(max_length=64, primary_key=True)
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    channel = ForeignKeyField(Channel, null=True, on_delete="SET NULL")
+    created_at = BigIntegerField()
+    expires_at = BigIntegerField()
+
+    class Meta:
+        table_name = "selection_sessions"
+
+
+class UpstreamVideo(BaseModel):
+    """A video an upstream task produced, so that requests naming it go to that channel."""
+
+    video_id = CharField(max_length=64, primary_key=True)
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    task = ForeignKeyField(Task, on_delete="CASCADE")
+    channel = ForeignKeyField(Channel, null=True, on_delete="SET NULL")
+
+    class Meta:
+        table_name = "upstream_videos"
+
+
 class SchemaMigration(BaseModel):
     version = CharField(max_length=100, primary_key=True)
     applied_at = BigIntegerField()
@@ -148,6 +175,6 @@ class SchemaMigration(BaseModel):
         table_name = "schema_migrations"
 
 
-TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry]
+TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry, SelectionSession, UpstreamVideo]
 
 

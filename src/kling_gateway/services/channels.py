@@ -1,0 +1,85 @@
+"""Upstream Kling accounts (channels): add, list, update, disable. Secret keys are write-only."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from peewee import IntegrityError
+
+from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
+from kling_gateway.services.accounts import now_ms
+from kling_gateway.storage.models import Channel
+
+OFFICIAL_BASE_URL = "https://api-beijing.klingai.com"
+CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
+"""Channel names appear in admin URLs (``/channels/{name}``): no slashes, no spaces."""
+EDITABLE = ("base_url", "access_key", "secret_key", "priority", "weight", "enabled",
+            "allowed_models", "max_concurrency")
+
+
+def add_channel(name: str, *, access_key: str, secret_key: str,
+                base_url: str = OFFICIAL_BASE_URL, priority: int = 0, weight: int = 1,
+                enabled: bool = True, allowed_models: Sequence[str] | None = None,
+                max_concurrency: int | None = None) -> Channel:
+    if not CHANNEL_NAME.fullmatch(name):
+        raise InvalidParameter(
+            f"invalid parameter 'name': {name!r} must be 1-100 letters, digits or ._@+- and "
+            "start with a letter or digit")
+    _check(base_url=base_url, weight=weight, max_concurrency=max_concurrency)
+    try:
+        return Channel.create(name=name, base_url=base_url.rstrip("/"), access_key=access_key,
+                              secret_key=secret_key, priority=priority, weight=weight,
+                              enabled=enabled, max_concurrency=max_concurrency,
+                              allowed_models=list(allowed_models) if allowed_models else None,
+                              created_at=now_ms())
+    except IntegrityError as exc:
+        raise InvalidParameter(f"invalid parameter 'name': channel '{name}' exists") from exc
+
+
+def find_channel(name: str) -> Channel:
+    channel = Channel.get_or_none(Channel.name == name)
+    if channel is None:
+        raise ResourceNotFound(f"no channel '{name}'")
+    return channel
+
+
+def list_channels() -> list[Channel]:
+    return list(Channel.select().order_by(Channel.priority.desc(), Channel.name))
+
+
+def update_channel(name: str, **changes: Any) -> Channel:
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidParameter(f"channels have no field(s) {', '.join(sorted(unknown))}")
+    _check(**changes)
+    if "base_url" in changes:
+        changes["base_url"] = changes["base_url"].rstrip("/")
+    if "allowed_models" in changes:
+        changes["allowed_models"] = list(changes["allowed_models"] or []) or None
+    channel = find_channel(name)
+    if changes:
+        Channel.update(**changes).where(Channel.id == channel.id).execute()
+    return Channel.get_by_id(channel.id)
+
+
+def disable_channel(name: str) -> Channel:
+    return update_channel(name, enabled=False)
+
+
+def _check(**fields: Any) -> None:
+    base_url = fields.get("base_url")
+    if base_url is not None and not _is_http_url(base_url):
+        raise InvalidParameter("invalid parameter 'base_url': must be an http(s) URL")
+    if fields.get("weight") is not None and fields["weight"] < 0:
+        raise InvalidParameter("invalid parameter 'weight': must not be negative")
+    if fields.get("max_concurrency") is not None and fields["max_concurrency"] < 1:
+        raise InvalidParameter("invalid parameter 'max_concurrency': must be at least 1")
+
+
+def _is_http_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not any(c.isspace() for c in text) and not parts.query and not parts.fragment)

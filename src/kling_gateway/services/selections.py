@@ -1,0 +1,78 @@
+"""Multi-elements selection sessions, relayed synchronously.
+
+A session lives on the upstream account that opened it, so the gateway remembers the owner and
+the channel of every session: later calls go to that channel, and another user's session is
+reported as non-existent. init and add are charged and refunded when the upstream refuses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kling_gateway.domain import rules
+from kling_gateway.domain.errors import InvalidParameter, KlingError, ServiceUnavailable
+from kling_gateway.services import billing, relay, task_states
+from kling_gateway.services.auth import Caller
+from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage.models import Channel, SelectionSession, UpstreamVideo
+from kling_gateway.upstream.paths import selection_path
+
+SESSION_LIFETIME_MS = 24 * 3600 * 1000
+
+
+def owned_session(caller: Caller, session_id: str) -> SelectionSession:
+    session = SelectionSession.get_or_none(
+        (SelectionSession.session_id == session_id) & (SelectionSession.user == caller.user_id))
+    if session is None or session.expires_at <= task_states.now_ms():
+        raise InvalidParameter(f"invalid parameter 'session_id': no session {session_id}")
+    return session
+
+
+def channel_of(session: SelectionSession) -> Channel:
+    if session.channel_id is None:
+        raise ServiceUnavailable("the channel holding this session has been removed")
+    return Channel.get_by_id(session.channel_id)
+
+
+def init_selection(upstreams: Upstreams, caller: Caller, body: dict[str, Any]) -> Any:
+    rules.check("init-selection", body)
+    channel = _channel_for_video(upstreams, caller, body.get("video_id") or None)
+    answer = _charged_call(upstreams, caller, "init-selection", body, channel)
+    now = task_states.now_ms()
+    owner = {SelectionSession.user: caller.user_id, SelectionSession.channel: channel.id,
+             SelectionSession.created_at: now,
+             SelectionSession.expires_at: now + SESSION_LIFETIME_MS}
+    (SelectionSession.insert({SelectionSession.session_id: str(answer["session_id"]), **owner})
+     .on_conflict(conflict_target=[SelectionSession.session_id], update=owner).execute())
+    return answer
+
+
+def call_in_session(upstreams: Upstreams, caller: Caller, operation: str,
+                    body: dict[str, Any]) -> Any:
+    """add-, delete-, clear- and preview-selection: on the session's own channel."""
+    channel = channel_of(owned_session(caller, body["session_id"]))
+    return _charged_call(upstreams, caller, operation, body, channel)
+
+
+def _channel_for_video(upstreams: Upstreams, caller: Caller, video_id: str | None) -> Channel:
+    """A video made through the gateway is only known to the account that made it."""
+    if video_id is None:
+        candidates = upstreams.candidates(None)
+        if not candidates:
+            raise ServiceUnavailable("no upstream channel is available; try again later")
+        return candidates[0]
+    video = UpstreamVideo.get_or_none(UpstreamVideo.video_id == video_id)
+    if video is None or video.user_id != caller.user_id or video.channel_id is None:
+        raise InvalidParameter(f"invalid parameter 'video_id': no video {video_id}")
+    return Channel.get_by_id(video.channel_id)
+
+
+def _charged_call(upstreams: Upstreams, caller: Caller, operation: str, body: dict[str, Any],
+                  channel: Channel) -> Any:
+    charge = billing.charge(caller, billing.bill_for(operation, body, caller))
+    try:
+        return relay.send_once(upstreams, channel, selection_path(operation), body)
+    except KlingError as refusal:
+        if charge is not None:
+            billing.refund(charge.id, f"{operation} refused upstream: {refusal.message}")
+        raise

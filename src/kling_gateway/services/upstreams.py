@@ -1,0 +1,90 @@
+"""The gateway's upstream Kling accounts at run time: a client per channel, the order to try
+them in, and which ones are cooling down after a failure."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+
+from peewee import fn
+
+from kling_gateway.domain.tasks import TaskStatus
+from kling_gateway.storage.models import Channel, Task
+from kling_gateway.upstream.client import DEFAULT_TIMEOUTS, KlingClient, Timeouts
+
+_FINAL = (TaskStatus.SUCCEED, TaskStatus.FAILED)
+
+
+class Upstreams:
+    def __init__(self, *, timeouts: Timeouts = DEFAULT_TIMEOUTS, cooldown_seconds: float = 30.0,
+                 stale_after_ms: int = 3_000, rng: random.Random | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.stale_after_ms = stale_after_ms
+        """An unfinished task read later than this after its last upstream read is refreshed
+        from the upstream before answering."""
+        self._timeouts = timeouts
+        self._cooldown_seconds = cooldown_seconds
+        self._rng = rng or random.Random()
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._clients: dict[int, tuple[tuple[str, str, str], KlingClient]] = {}
+        self._cooling_until: dict[int, float] = {}
+
+    def client_for(self, channel: Channel) -> KlingClient:
+        """The channel's pooled client, rebuilt when its URL or keys change."""
+        identity = (channel.base_url, channel.access_key, channel.secret_key)
+        with self._lock:
+            cached = self._clients.get(channel.id)
+            if cached is None or cached[0] != identity:
+                if cached is not None:
+                    cached[1].close()
+                cached = (identity, KlingClient(*identity, timeouts=self._timeouts))
+                self._clients[channel.id] = cached
+            return cached[1]
+
+    def cool_down(self, channel_id: int) -> None:
+        with self._lock:
+            self._cooling_until[channel_id] = self._clock() + self._cooldown_seconds
+
+    def is_cooling(self, channel_id: int) -> bool:
+        with self._lock:
+            return self._clock() < self._cooling_until.get(channel_id, 0.0)
+
+    def candidates(self, model: str | None) -> list[Channel]:
+        """Channels to try, best first: the highest priority first, weighted-random within a
+        priority; channels cooling down, full, disabled or not allowing the model are left out."""
+        usable = [c for c in Channel.select().where(Channel.enabled == True)  # noqa: E712
+                  if _allows(c, model) and not self.is_cooling(c.id) and _has_room(c)]
+        ordered: list[Channel] = []
+        for priority in sorted({c.priority for c in usable}, reverse=True):
+            ordered += self._weighted_order([c for c in usable if c.priority == priority])
+        return ordered
+
+    def _weighted_order(self, channels: list[Channel]) -> list[Channel]:
+        remaining, ordered = list(channels), []
+        while remaining:
+            pick = self._rng.choices(remaining, weights=[max(c.weight, 0) or 1e-9
+                                                         for c in remaining])[0]
+            remaining.remove(pick)
+            ordered.append(pick)
+        return ordered
+
+    def close(self) -> None:
+        with self._lock:
+            for _, client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+
+def _allows(channel: Channel, model: str | None) -> bool:
+    return not channel.allowed_models or model is None or model in channel.allowed_models
+
+
+def _has_room(channel: Channel) -> bool:
+    if channel.max_concurrency is None:
+        return True
+    running = (Task.select(fn.COUNT(Task.id))
+               .where((Task.channel == channel.id) & Task.status.not_in(_FINAL)).scalar())
+    return running < channel.max_concurrency

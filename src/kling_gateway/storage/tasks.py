@@ -1,0 +1,63 @@
+"""Named task queries: tenant-scoped reads and compare-and-set writes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from peewee import IntegrityError
+
+from kling_gateway.domain.errors import InvalidParameter
+from kling_gateway.domain.ledger import EntryKind
+from kling_gateway.domain.tasks import TaskStatus
+from kling_gateway.storage.db import database
+from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
+
+
+def insert(**fields: Any) -> Task:
+    """A new task; a second task with the same ``external_task_id`` for the user is 1201."""
+    try:
+        with database.atomic():
+            return Task.create(**fields)
+    except IntegrityError as exc:
+        raise InvalidParameter(
+            f"invalid parameter 'external_task_id': '{fields.get('external_task_id')}' is "
+            "already used by another of your tasks") from exc
+
+
+def find_own(user_id: int, family: str, task_or_external_id: str) -> Task | None:
+    """The user's task of ``family`` by gateway id or the user's own external id."""
+    by_id = (Task.select().where((Task.id == task_or_external_id) & (Task.user == user_id)
+                                 & (Task.family == family)).first())
+    if by_id is not None:
+        return by_id
+    return (Task.select().where((Task.user == user_id) & (Task.family == family)
+                                & (Task.external_task_id == task_or_external_id)).first())
+
+
+def page_own(user_id: int, family: str, page_num: int, page_size: int) -> list[Task]:
+    return list(Task.select()
+                .where((Task.user == user_id) & (Task.family == family))
+                .order_by(Task.created_at.desc(), Task.id.desc())
+                .paginate(page_num, page_size))
+
+
+def compare_and_set(task_id: str, expected: TaskStatus, **changes: Any) -> bool:
+    """Apply ``changes`` only if the task is still in ``expected``: the loser of a race sees
+    False and changes nothing."""
+    return bool(Task.update(**changes)
+                .where((Task.id == task_id) & (Task.status == expected))
+                .execute())
+
+
+def charge_of(task_id: str) -> LedgerEntry | None:
+    return (LedgerEntry.select()
+            .where((LedgerEntry.task == task_id) & (LedgerEntry.kind == EntryKind.CHARGE))
+            .first())
+
+
+def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
+    """Record which channel made each video, so later requests naming it go there."""
+    rows = [{"video_id": str(video["id"]), "user": task.user_id, "task": task.id,
+             "channel": task.channel_id} for video in videos if video.get("id")]
+    if rows:
+        UpstreamVideo.insert_many(rows).on_conflict_ignore().execute()
