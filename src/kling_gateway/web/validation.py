@@ -32,6 +32,22 @@ def field_path(path: Any) -> str:
     return text
 
 
+SECRET_WORDS = ("secret", "password", "token")
+MAX_QUOTED_VALUE = 80
+
+
+def _what_is_wrong(error: ValidationError, name: str) -> str:
+    """jsonschema's message, without echoing a secret or a huge value back to the client."""
+    quoted = repr(error.instance)
+    if not error.message.startswith(quoted):
+        return error.message
+    if any(word in name.lower() for word in SECRET_WORDS):
+        return "the value" + error.message[len(quoted):]
+    if len(quoted) > MAX_QUOTED_VALUE:
+        return f"a value of {len(quoted)} characters" + error.message[len(quoted):]
+    return error.message
+
+
 def describe(error: ValidationError, root: str = "") -> str:
     """One sentence naming the field and what is wrong with it."""
     path = field_path(error.absolute_path)
@@ -41,8 +57,8 @@ def describe(error: ValidationError, root: str = "") -> str:
         return f"missing required parameter '{full}'"
     name = path or root
     if not name:
-        return f"invalid request body: {error.message}"
-    return f"invalid parameter '{name}': {error.message}"
+        return f"invalid request body: {_what_is_wrong(error, '')}"
+    return f"invalid parameter '{name}': {_what_is_wrong(error, name)}"
 
 
 class KlingJSONBodyValidator(JSONRequestBodyValidator):
