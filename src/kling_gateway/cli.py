@@ -40,6 +40,38 @@ def _simulator_parser(commands: argparse._SubParsersAction) -> None:
     sim.set_defaults(run=_run_simulator)
 
 
+def _serve_parser(commands: argparse._SubParsersAction) -> None:
+    serve = commands.add_parser(
+        "serve", help="serve the gateway (--demo: a ready-to-try gateway on the simulator)",
+        description="Serve the Kling API at /kling/v1 and /v1 and the admin API at /admin/v1, "
+                    "configured by KLING_GATEWAY_DATABASE_URL and KLING_GATEWAY_ADMIN_TOKEN.")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=_worker_count, default=1,
+                       help="uvicorn worker processes (default 1)")
+    serve.add_argument("--demo", action="store_true",
+                       help="SQLite file kling-gateway-demo.sqlite3, the simulator in-process as "
+                            "the upstream, a demo user and fresh keys printed with curl lines "
+                            "(one worker)")
+    serve.set_defaults(run=_run_serve)
+
+
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return int(text)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    from kling_gateway import serve
+
+    if not args.demo:
+        return serve.serve(args.host, args.port, workers=args.workers)
+    if args.workers != 1:
+        print("--demo runs one worker; ignoring --workers", file=sys.stderr, flush=True)
+    return serve.serve_demo(args.host, args.port)
+
+
 def _accounts(args: argparse.Namespace) -> dict[str, str]:
     if len(args.access_key) != len(args.secret_key):
         raise SystemExit("give one --secret-key for every --access-key")
@@ -76,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="kling-gateway", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    _serve_parser(commands)
     _simulator_parser(commands)
     cli_admin.add_parsers(commands)
     args = parser.parse_args(argv)

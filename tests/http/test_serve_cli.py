@@ -1,0 +1,180 @@
+"""``kling-gateway serve`` as a user starts it: a real process, its printed keys and curl lines."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from kling_gateway import kling_jwt
+
+START_SECONDS = 90
+"""Generous: ``--workers`` spawns fresh interpreters that import the whole app."""
+ENVELOPE_KEYS = ["code", "message", "request_id", "data"]
+LIVE_STATUSES = ("submitted", "processing", "succeed")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen
+    base_url: str
+    lines: queue.Queue = field(default_factory=queue.Queue)
+    seen: list[str] = field(default_factory=list)
+
+    def read_until(self, done: re.Pattern, count: int = 1) -> list[str]:
+        """Output lines until ``count`` of them match ``done``, failing after a deadline."""
+        deadline = time.monotonic() + START_SECONDS
+        while sum(bool(done.search(line)) for line in self.seen) < count:
+            assert time.monotonic() < deadline, "no such output:\n" + "".join(self.seen)
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            assert line is not None, "the server exited:\n" + "".join(self.seen)
+            self.seen.append(line)
+        return self.seen
+
+    def wait_until_answering(self, path: str, **request: object) -> requests.Response:
+        deadline = time.monotonic() + START_SECONDS
+        while True:
+            assert self.process.poll() is None, "the server exited:\n" + "".join(self.seen)
+            try:
+                answer = requests.get(self.base_url + path, timeout=5, **request)
+                if answer.status_code != 404:  # a worker may still be mounting the APIs
+                    return answer
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, f"{path} never answered"
+            time.sleep(0.1)
+
+
+@contextmanager
+def serve_process(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[Served]:
+    port = free_port()
+    command = shutil.which("kling-gateway", path=str(Path(sys.executable).parent))
+    assert command, "the console script is installed with the package"
+    process = subprocess.Popen([command, "serve", "--port", str(port), *args], cwd=cwd, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    served = Served(process, f"http://127.0.0.1:{port}")
+
+    def drain() -> None:  # keeps the pipe empty so that the server never blocks on a write
+        for line in process.stdout:
+            served.lines.put(line)
+        served.lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    try:
+        yield served
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KLING_GATEWAY_")}
+    return {**env, **values}
+
+
+def printed(lines: list[str], label: str) -> str:
+    found = [m.group(1) for line in lines if (m := re.match(rf"\s+{label}\s+(\S+)$", line))]
+    assert len(found) == 1, f"one {label!r} line expected:\n" + "".join(lines)
+    return found[0]
+
+
+def run_curl(line: str) -> dict:
+    """Run a printed curl line: with curl when the machine has it, else the same request."""
+    argv = shlex.split(line)
+    assert argv[0] == "curl"
+    if shutil.which("curl"):
+        result = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(result.stdout)
+    method, url, headers, data = "GET", "", {}, None
+    options = iter(argv[1:])
+    for option in options:
+        if option == "-X":
+            method = next(options)
+        elif option == "-H":
+            name, _, value = next(options).partition(": ")
+            headers[name] = value
+        elif option == "-d":
+            data, method = next(options), "POST" if method == "GET" else method
+        elif option.startswith("http"):
+            url = option
+    return requests.request(method, url, headers=headers, data=data, timeout=60).json()
+
+
+def assert_task_envelope(answer: dict, external_id: str) -> dict:
+    assert list(answer) == ENVELOPE_KEYS, answer
+    assert answer["code"] == 0 and answer["message"] == "SUCCEED", answer
+    task = answer["data"]
+    assert task["task_status"] in LIVE_STATUSES, task
+    assert task["task_info"]["external_task_id"] == external_id
+    return task
+
+
+def test_demo_prints_keys_and_curl_lines_that_work(tmp_path):
+    with serve_process(tmp_path, "--demo", env=clean_env()) as served:
+        lines = served.read_until(re.compile(r"^\s+curl "), count=2)
+        create_line, query_line = [line.strip() for line in lines
+                                   if line.strip().startswith("curl")]
+        access_key, secret_key = printed(lines, "access key"), printed(lines, "secret key")
+        external_id = re.search(r'"external_task_id":"([^"]+)"', create_line).group(1)
+        assert printed(lines, "API key") in create_line and printed(lines, "API key") in query_line
+        assert f"base URL {served.base_url}/kling" in "".join(lines)
+        served.wait_until_answering("/kling/v1/openapi.json")
+
+        created = run_curl(create_line)
+        queried = run_curl(query_line)
+        jwt = {"Authorization": "Bearer " + kling_jwt.sign(access_key, secret_key)}
+        by_jwt = [requests.get(f"{served.base_url}{prefix}/v1/videos/text2video/{external_id}",
+                               headers=jwt, timeout=30).json() for prefix in ("/kling", "")]
+
+        assert assert_task_envelope(created, external_id)["task_status"] == "submitted"
+        for answer in (queried, *by_jwt):
+            assert assert_task_envelope(answer, external_id)["task_id"] == \
+                created["data"]["task_id"]
+        assert (tmp_path / "kling-gateway-demo.sqlite3").exists()
+
+
+def test_workers_serve_the_admin_api_and_swagger_ui_then_stop_on_sigterm(tmp_path):
+    env = clean_env(KLING_GATEWAY_DATABASE_URL=f"sqlite:///{tmp_path / 'gateway.sqlite3'}",
+                    KLING_GATEWAY_ADMIN_TOKEN="serve-test-admin-token")
+    admin = {"Authorization": "Bearer serve-test-admin-token"}
+    with serve_process(tmp_path, "--workers", "2", env=env) as served:
+        lines = served.read_until(re.compile(r"admin API"))
+        summary = served.wait_until_answering("/admin/v1/summary", headers=admin)
+        swagger_ui = served.wait_until_answering("/v1/ui/")
+
+        assert "(2 workers)" in "".join(lines)
+        assert summary.status_code == 200, summary.text
+        assert summary.json()["code"] == 0 and summary.json()["data"]["users"] == 0
+        assert swagger_ui.status_code == 200 and "swagger" in swagger_ui.text.lower()
+
+        served.process.send_signal(signal.SIGTERM)
+        assert served.process.wait(timeout=60) in (0, -signal.SIGTERM)
