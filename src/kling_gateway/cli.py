@@ -33,7 +33,9 @@ def _simulator_parser(commands: argparse._SubParsersAction) -> None:
                      help="concurrent task slots per account (default 5)")
     sim.add_argument("--latency-ms", type=int, default=0, help="delay added to every answer")
     sim.add_argument("--failure-rate", type=float, default=0.0,
-                     help="share of creates refused with 5000 / HTTP 500 (0..1)")
+                     help="share of creates refused (0..1), with --failure-code")
+    sim.add_argument("--failure-code", type=int, choices=(5000, 5001, 5002), default=5000,
+                     help="code of those refusals: 5000 (HTTP 500), 5001 (503), 5002 (504)")
     sim.add_argument("--slow-seconds", type=float, default=5.0,
                      help="delay of a create whose prompt contains #sim-slow")
     sim.add_argument("--seed", type=int, help="seed for ids and the failure draw")
@@ -91,6 +93,7 @@ def _run_simulator(args: argparse.Namespace) -> int:
     settings = SimulatorSettings(
         accounts=_accounts(args), task_seconds=args.task_seconds, concurrency=args.concurrency,
         latency_ms=args.latency_ms, failure_rate=args.failure_rate,
+        failure_code=args.failure_code,
         slow_seconds=args.slow_seconds, seed=args.seed)
     app, simulator = create_simulator_app(settings)
     base = f"http://{args.host}:{args.port}"

@@ -46,7 +46,7 @@ def test_content_safety_refusal_is_returned_as_is_and_refunded(gateway):
 
 
 def test_an_unavailable_channel_fails_over_to_the_next(gateway):
-    broken = gateway.add_upstream("broken", priority=10, failure_rate=1.0)
+    broken = gateway.add_upstream("broken", priority=10, failure_rate=1.0, failure_code=5001)
     healthy = gateway.add_upstream("healthy", priority=0)
     ada = gateway.tenant("ada")
 

@@ -85,6 +85,12 @@ def test_failure_rate_one_refuses_every_create_but_not_queries(start_simulator):
     assert sim.api.get(T2V).status_code == 200
 
 
+def test_failure_code_chooses_the_refusal(start_simulator):
+    sim = start_simulator(failure_rate=1.0, failure_code=5001)
+    answer = sim.api.post(T2V, {"prompt": "x"})
+    assert (answer.status_code, answer.json()["code"]) == (503, 5001)
+
+
 def test_slow_marker_still_creates_the_task(start_simulator):
     sim = start_simulator(slow_seconds=0.2)
     task = sim.api.create(T2V, {"prompt": "take your time #sim-slow", "external_task_id": "s"})

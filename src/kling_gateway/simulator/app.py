@@ -17,7 +17,7 @@ from connexion import FlaskApp
 from flask import Response, current_app
 
 from kling_gateway import kling_jwt
-from kling_gateway.domain.errors import InternalError
+from kling_gateway.domain.errors import error_for_code
 from kling_gateway.simulator import controls, media
 from kling_gateway.simulator.callbacks import CallbackOutbox
 from kling_gateway.simulator.selections import SelectionStore
@@ -61,7 +61,8 @@ class Simulator:
         if create_body is None:
             return
         if self.settings.failure_rate and self._random.random() < self.settings.failure_rate:
-            raise InternalError("internal error (simulated by the failure rate)")
+            error = error_for_code(self.settings.failure_code)
+            raise type(error)(f"{error.message} (simulated by the failure rate)")
         controls.crash_if_asked(create_body)
         refusal = controls.refusal_for(create_body)
         if refusal is not None:

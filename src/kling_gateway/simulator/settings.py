@@ -22,7 +22,9 @@ class SimulatorSettings:
     latency_ms: int = 0
     """Added to every API answer."""
     failure_rate: float = 0.0
-    """Share of create requests refused with 5000 / HTTP 500 before anything is created."""
+    """Share of create requests refused before anything is created ..."""
+    failure_code: int = 5000
+    """... with this official code: 5000 (HTTP 500), 5001 (503) or 5002 (504)."""
     slow_seconds: float = 5.0
     """How long a create whose prompt carries the slow marker waits before answering."""
     session_hours: float = 24.0
