@@ -18,10 +18,10 @@ from typing import Any
 from peewee import DatabaseError
 
 from kling_gateway.config import Settings
-from kling_gateway.domain.errors import KlingError
+from kling_gateway.domain.errors import InvalidParameter, KlingError
 from kling_gateway.domain.money import parse_cny
 from kling_gateway.domain.pricing import canonical_price_key
-from kling_gateway.services import accounts, prices, views
+from kling_gateway.services import accounts, channels, prices, views
 from kling_gateway.storage.db import open_database
 from kling_gateway.storage.migrations import migrate
 
@@ -49,13 +49,14 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
         description="Open KLING_GATEWAY_DATABASE_URL and apply the migrations it lacks.")
     migrate_parser.set_defaults(run=_runner(_migrate))
     admin = commands.add_parser(
-        "admin", help="manage users, tokens, prices and the ledger",
+        "admin", help="manage users, tokens, prices, channels and the ledger",
         description="Opens KLING_GATEWAY_DATABASE_URL (migrating it first) and calls the "
                     "admin services directly; every command takes --json.")
     groups = admin.add_subparsers(dest="group", required=True)
     _user_parsers(_group(groups, "user", "users and their balances"), common)
     _token_parsers(_group(groups, "token", "API tokens"), common)
     _price_parsers(_group(groups, "price", "the price table"), common)
+    _channel_parsers(_group(groups, "channel", "upstream Kling accounts"), common)
     ledger = groups.add_parser("ledger", parents=[common], help="a user's ledger, newest first")
     ledger.add_argument("name")
     _add_paging(ledger)
@@ -137,6 +138,61 @@ def _price_parsers(actions: argparse._SubParsersAction,
     _command(actions, "list", _price_list, common, "list the price table")
     _command(actions, "import", _price_import, common,
              "set prices from a CSV (key,price) or JSON file").add_argument("file", type=Path)
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must not be negative")
+    return value
+
+
+def _channel_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
+    """The options ``channel add`` and ``channel update`` share; only ``add`` requires keys."""
+    parser.add_argument("name")
+    parser.add_argument("--access-key", required=adding, metavar="AK")
+    parser.add_argument("--secret-key", required=adding, metavar="SK",
+                        help="the secret key, or - to read it from the first line of stdin "
+                             "(kept out of the process list); never printed")
+    parser.add_argument("--base-url", metavar="URL",
+                        help=f"default {channels.OFFICIAL_BASE_URL}" if adding else None)
+    parser.add_argument("--priority", type=int, metavar="N",
+                        help="higher is tried first" + (" (default 0)" if adding else ""))
+    parser.add_argument("--weight", type=_non_negative_int, metavar="N",
+                        help="share within a priority" + (" (default 1)" if adding else ""))
+    models = parser.add_mutually_exclusive_group() if not adding else parser
+    models.add_argument("--model", dest="models", action="extend", nargs="+", metavar="MODEL",
+                        help="a model the channel serves (default: every model)" if adding
+                        else "replace the models the channel serves")
+    limit = parser.add_mutually_exclusive_group() if not adding else parser
+    limit.add_argument("--max-concurrency", type=_positive_int, metavar="N",
+                       help="most unfinished tasks at once"
+                       + (" (default: no limit)" if adding else ""))
+    if adding:
+        parser.add_argument("--disabled", action="store_true", help="add it disabled")
+        return
+    models.add_argument("--clear-models", action="store_true", help="serve every model")
+    limit.add_argument("--clear-max-concurrency", action="store_true", help="lift the limit")
+    state = parser.add_mutually_exclusive_group()
+    state.add_argument("--enable", dest="enabled", action="store_const", const=True)
+    state.add_argument("--disable", dest="enabled", action="store_const", const=False)
+
+
+def _channel_parsers(actions: argparse._SubParsersAction,
+                     common: argparse.ArgumentParser) -> None:
+    _channel_options(_command(actions, "add", _channel_add, common,
+                              "add an upstream Kling account"), adding=True)
+    _command(actions, "list", _channel_list, common, "list channels, highest priority first")
+    _command(actions, "show", _channel_show, common, "show a channel").add_argument("name")
+    _channel_options(_command(actions, "update", _channel_update, common,
+                              "change a channel, e.g. rotate its keys"), adding=False)
+    _command(actions, "disable", _channel_disable, common,
+             "stop forwarding requests to a channel").add_argument("name")
+    _command(actions, "enable", _channel_enable, common,
+             "forward requests to a channel again").add_argument("name")
 
 
 # ---- running --------------------------------------------------------------------------------
@@ -313,6 +369,79 @@ def _price_import(args: argparse.Namespace) -> Output:
         raise SystemExit(f"error: cannot read {args.file}: {exc}") from None
     count = prices.import_prices(text)
     return Output({"imported": count}, f"imported {count} prices from {args.file}")
+
+
+# ---- channels -------------------------------------------------------------------------------
+
+
+def _secret_key(value: str) -> str:
+    """``--secret-key -`` reads the key from stdin, so that it stays out of ``ps`` output."""
+    return sys.stdin.readline().strip() if value == "-" else value
+
+
+def _channel_line(view: dict[str, Any]) -> str:
+    models = ",".join(view["allowed_models"] or ["*"])
+    limit = view["max_concurrency"] or "-"
+    state = "enabled" if view["enabled"] else "disabled"
+    return (f"{view['name']}  {view['base_url']}  access_key {view['access_key']}  "
+            f"priority {view['priority']}  weight {view['weight']}  models {models}  "
+            f"max_concurrency {limit}  {state}")
+
+
+def _channel_add(args: argparse.Namespace) -> Output:
+    channel = channels.add_channel(
+        args.name, access_key=args.access_key, secret_key=_secret_key(args.secret_key),
+        base_url=args.base_url or channels.OFFICIAL_BASE_URL,
+        priority=0 if args.priority is None else args.priority,
+        weight=1 if args.weight is None else args.weight, enabled=not args.disabled,
+        allowed_models=args.models, max_concurrency=args.max_concurrency)
+    view = views.channel_view(channel)
+    return Output(view, "added channel " + _channel_line(view))
+
+
+def _channel_list(args: argparse.Namespace) -> Output:
+    listed = [views.channel_view(c) for c in channels.list_channels()]
+    rows = [(c["name"], c["base_url"], c["access_key"], c["priority"], c["weight"],
+             ",".join(c["allowed_models"] or ["*"]), c["max_concurrency"],
+             "enabled" if c["enabled"] else "disabled") for c in listed]
+    headers = ("NAME", "BASE_URL", "ACCESS_KEY", "PRIORITY", "WEIGHT", "MODELS", "MAX", "STATE")
+    return Output(listed, _table(headers, rows))
+
+
+def _channel_show(args: argparse.Namespace) -> Output:
+    view = views.channel_view(channels.find_channel(args.name))
+    return Output(view, _channel_line(view))
+
+
+def _channel_changes(args: argparse.Namespace) -> dict[str, Any]:
+    given = {"base_url": args.base_url, "access_key": args.access_key,
+             "priority": args.priority, "weight": args.weight, "enabled": args.enabled,
+             "allowed_models": args.models, "max_concurrency": args.max_concurrency}
+    changes = {field: value for field, value in given.items() if value is not None}
+    if args.secret_key is not None:
+        changes["secret_key"] = _secret_key(args.secret_key)
+    if args.clear_models:
+        changes["allowed_models"] = None
+    if args.clear_max_concurrency:
+        changes["max_concurrency"] = None
+    if not changes:
+        raise InvalidParameter("nothing to update: give at least one option to change")
+    return changes
+
+
+def _channel_update(args: argparse.Namespace) -> Output:
+    view = views.channel_view(channels.update_channel(args.name, **_channel_changes(args)))
+    return Output(view, "updated channel " + _channel_line(view))
+
+
+def _channel_disable(args: argparse.Namespace) -> Output:
+    view = views.channel_view(channels.disable_channel(args.name))
+    return Output(view, "disabled channel " + _channel_line(view))
+
+
+def _channel_enable(args: argparse.Namespace) -> Output:
+    view = views.channel_view(channels.update_channel(args.name, enabled=True))
+    return Output(view, "enabled channel " + _channel_line(view))
 
 
 # ---- ledger ---------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
 import time
 from collections.abc import Sequence
@@ -13,13 +12,12 @@ from peewee import IntegrityError, fn
 
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.ledger import EntryKind
+from kling_gateway.domain.names import check_name
 from kling_gateway.storage import ledger
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
 
 API_KEY_PREFIX = "kg-"
-USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
-"""User names appear in admin URLs: no slashes, no spaces."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +40,7 @@ def hash_api_key(api_key: str) -> str:
 
 
 def create_user(name: str, balance: int = 0) -> User:
-    if not USER_NAME.fullmatch(name):
-        raise InvalidParameter(
-            f"invalid parameter 'name': {name!r} must be 1-100 letters, digits or ._@+- and "
-            "start with a letter or digit")
+    check_name(name)
     if balance < 0:
         raise InvalidParameter("invalid parameter 'balance': must not be negative")
     with write_transaction():

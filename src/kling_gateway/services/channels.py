@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -10,12 +9,12 @@ from urllib.parse import urlsplit
 from peewee import IntegrityError
 
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
+from kling_gateway.domain.names import check_name
 from kling_gateway.services.accounts import now_ms
+from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Channel
 
 OFFICIAL_BASE_URL = "https://api-beijing.klingai.com"
-CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,99}")
-"""Channel names appear in admin URLs (``/channels/{name}``): no slashes, no spaces."""
 EDITABLE = ("base_url", "access_key", "secret_key", "priority", "weight", "enabled",
             "allowed_models", "max_concurrency")
 
@@ -24,17 +23,16 @@ def add_channel(name: str, *, access_key: str, secret_key: str,
                 base_url: str = OFFICIAL_BASE_URL, priority: int = 0, weight: int = 1,
                 enabled: bool = True, allowed_models: Sequence[str] | None = None,
                 max_concurrency: int | None = None) -> Channel:
-    if not CHANNEL_NAME.fullmatch(name):
-        raise InvalidParameter(
-            f"invalid parameter 'name': {name!r} must be 1-100 letters, digits or ._@+- and "
-            "start with a letter or digit")
-    _check(base_url=base_url, weight=weight, max_concurrency=max_concurrency)
+    check_name(name)
+    _check(base_url=base_url, access_key=access_key, secret_key=secret_key, weight=weight,
+           max_concurrency=max_concurrency)
     try:
-        return Channel.create(name=name, base_url=base_url.rstrip("/"), access_key=access_key,
-                              secret_key=secret_key, priority=priority, weight=weight,
-                              enabled=enabled, max_concurrency=max_concurrency,
-                              allowed_models=list(allowed_models) if allowed_models else None,
-                              created_at=now_ms())
+        with database.atomic():  # a savepoint, so a duplicate leaves an outer transaction usable
+            return Channel.create(name=name, base_url=base_url.rstrip("/"), access_key=access_key,
+                                  secret_key=secret_key, priority=priority, weight=weight,
+                                  enabled=enabled, max_concurrency=max_concurrency,
+                                  allowed_models=list(allowed_models) if allowed_models else None,
+                                  created_at=now_ms())
     except IntegrityError as exc:
         raise InvalidParameter(f"invalid parameter 'name': channel '{name}' exists") from exc
 
@@ -69,7 +67,16 @@ def disable_channel(name: str) -> Channel:
     return update_channel(name, enabled=False)
 
 
+_REQUIRED_TEXT = {"base_url": Channel.base_url.max_length,
+                  "access_key": Channel.access_key.max_length,
+                  "secret_key": Channel.secret_key.max_length}
+
+
 def _check(**fields: Any) -> None:
+    for field, longest in _REQUIRED_TEXT.items():
+        value = fields.get(field, "")
+        if field in fields and (not isinstance(value, str) or not 0 < len(value) <= longest):
+            raise InvalidParameter(f"invalid parameter '{field}': 1 to {longest} characters")
     base_url = fields.get("base_url")
     if base_url is not None and not _is_http_url(base_url):
         raise InvalidParameter("invalid parameter 'base_url': must be an http(s) URL")
