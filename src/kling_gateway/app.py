@@ -12,7 +12,9 @@ from typing import Any
 from connexion import FlaskApp
 
 from kling_gateway.config import Settings
+from kling_gateway.domain.errors import AuthenticationFailed
 from kling_gateway.services.auth import authenticate, authenticate_admin
+from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.db import open_database
 from kling_gateway.storage.migrations import migrate
@@ -20,11 +22,16 @@ from kling_gateway.web.app import mount_api, new_app
 
 KLING_BASE_PATHS = ("/kling", "")
 ADMIN_BASE_PATH = "/admin/v1"
+CALLBACKS_BASE_PATH = "/kling-gateway"
 
 
 def _kling_caller(authorization: str | None) -> dict[str, Any]:
     caller = authenticate(authorization)
     return {"sub": str(caller.user_id), "caller": caller}
+
+
+def _no_credentials(authorization: str | None) -> dict[str, Any]:
+    raise AuthenticationFailed("this API takes no credentials")  # its operations need none
 
 
 def create_app(settings: Settings | None = None, *, upstreams: Upstreams | None = None,
@@ -34,11 +41,15 @@ def create_app(settings: Settings | None = None, *, upstreams: Upstreams | None 
     open_database(settings.database_url)
     migrate()
     app = new_app(__name__)
-    app.app.config["KLING_GATEWAY_UPSTREAMS"] = upstreams or Upstreams()
+    upstreams = upstreams or Upstreams.from_settings(settings)
+    app.app.config["KLING_GATEWAY"] = GatewayContext(settings, upstreams)
     for base_path in KLING_BASE_PATHS:
         mount_api(app, spec_name="kling.yaml", base_path=base_path,
                   handlers="kling_gateway.api", authenticate=_kling_caller,
                   validate_responses=validate_responses)
+    mount_api(app, spec_name="callbacks.yaml", base_path=CALLBACKS_BASE_PATH,
+              handlers="kling_gateway.api", authenticate=_no_credentials,
+              validate_responses=validate_responses, docs_path="")
     mount_api(app, spec_name="admin.yaml", base_path=ADMIN_BASE_PATH,
               handlers="kling_gateway.api.admin",
               authenticate=partial(authenticate_admin, admin_token=settings.admin_token),

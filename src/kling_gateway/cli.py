@@ -55,7 +55,16 @@ def _serve_parser(commands: argparse._SubParsersAction) -> None:
                        help="SQLite file kling-gateway-demo.sqlite3, the simulator in-process as "
                             "the upstream, a demo user and fresh keys printed with curl lines "
                             "(one worker)")
+    serve.add_argument("--no-worker", action="store_true",
+                       help="do not run the background worker in this process (run "
+                            "'kling-gateway worker' separately)")
     serve.set_defaults(run=_run_serve)
+    worker = commands.add_parser(
+        "worker", help="finish tasks in the background and deliver callbacks",
+        description="Poll upstream tasks, send queued ones, reconcile lost ones, fail and refund "
+                    "overdue ones and deliver client callbacks; several workers may share "
+                    "one PostgreSQL database.")
+    worker.set_defaults(run=_run_worker)
 
 
 def _worker_count(text: str) -> int:
@@ -68,10 +77,30 @@ def _run_serve(args: argparse.Namespace) -> int:
     from kling_gateway import serve
 
     if not args.demo:
-        return serve.serve(args.host, args.port, workers=args.workers)
+        return serve.serve(args.host, args.port, workers=args.workers,
+                           sync=not args.no_worker)
     if args.workers != 1:
         print("--demo runs one worker; ignoring --workers", file=sys.stderr, flush=True)
     return serve.serve_demo(args.host, args.port)
+
+
+def _run_worker(args: argparse.Namespace) -> int:
+    import signal
+
+    from kling_gateway.config import Settings
+    from kling_gateway.services.upstreams import Upstreams
+    from kling_gateway.storage.db import open_database
+    from kling_gateway.storage.migrations import migrate
+    from kling_gateway.worker import Worker
+
+    settings = Settings.from_env()
+    open_database(settings.database_url)
+    migrate()
+    worker = Worker(settings, Upstreams.from_settings(settings))
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    signal.signal(signal.SIGINT, lambda *_: worker.stop())
+    worker.run()
+    return 0
 
 
 def _accounts(args: argparse.Namespace) -> dict[str, str]:

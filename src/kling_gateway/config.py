@@ -15,10 +15,35 @@ class Settings:
     """``sqlite:///path`` (default: a file in the working directory) or ``postgresql://…``."""
     admin_token: str | None = None
     """Bearer token of the admin API; the admin API refuses every call while it is unset."""
+    public_url: str | None = None
+    """The gateway's own public base URL; when set, upstreams report back to it by callback."""
+    callback_allow_networks: tuple[str, ...] = ()
+    """Networks (CIDR) a client's callback_url may point into although they are private,
+    loopback or link-local; empty: only public addresses."""
+    task_timeout_seconds: int = 24 * 3600
+    """An unfinished task older than this fails and is refunded."""
+    queue_timeout_seconds: int = 30 * 60
+    """A task waiting for a free upstream slot longer than this fails and is refunded."""
+    upstream_read_timeout_seconds: float = 60.0
+    """How long to wait for Kling's answer before the outcome counts as unknown."""
+    lost_after_seconds: float = 90.0
+    """A task still 'submitting' this long after submit lost its answer (a crash, a timeout):
+    the worker looks it up upstream, then attaches it or fails and refunds it. Keep it above
+    the upstream read timeout."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
+        networks = environ.get("KLING_GATEWAY_CALLBACK_ALLOW_NETWORKS", "")
         return cls(
             database_url=environ.get("KLING_GATEWAY_DATABASE_URL") or DEFAULT_DATABASE_URL,
             admin_token=environ.get("KLING_GATEWAY_ADMIN_TOKEN") or None,
+            public_url=(environ.get("KLING_GATEWAY_PUBLIC_URL") or "").rstrip("/") or None,
+            callback_allow_networks=tuple(n.strip() for n in networks.split(",") if n.strip()),
+            task_timeout_seconds=int(environ.get("KLING_GATEWAY_TASK_TIMEOUT_SECONDS")
+                                     or 24 * 3600),
+            queue_timeout_seconds=int(environ.get("KLING_GATEWAY_QUEUE_TIMEOUT_SECONDS")
+                                      or 30 * 60),
+            upstream_read_timeout_seconds=float(
+                environ.get("KLING_GATEWAY_UPSTREAM_READ_TIMEOUT_SECONDS") or 60.0),
+            lost_after_seconds=float(environ.get("KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0),
         )

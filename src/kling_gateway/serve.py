@@ -32,6 +32,7 @@ from kling_gateway.domain.families import Family
 from kling_gateway.domain.money import format_cny, parse_cny
 from kling_gateway.services import accounts, channels
 from kling_gateway.services.accounts import IssuedToken
+from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.simulator.app import create_simulator_app
 from kling_gateway.simulator.settings import (
     DEFAULT_ACCESS_KEY,
@@ -41,6 +42,7 @@ from kling_gateway.simulator.settings import (
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import database, open_database
 from kling_gateway.storage.migrations import migrate
+from kling_gateway.worker import Worker
 
 APP_FACTORY = "kling_gateway.serve:app_from_env"
 DEMO_DATABASE_URL = "sqlite:///kling-gateway-demo.sqlite3"
@@ -56,26 +58,47 @@ def app_from_env() -> FlaskApp:
     return create_app(Settings.from_env())
 
 
-def serve(host: str, port: int, *, workers: int = 1) -> int:
-    """Serve the gateway configured by the environment until uvicorn is told to stop."""
+def serve(host: str, port: int, *, workers: int = 1, sync: bool = True) -> int:
+    """Serve the gateway configured by the environment until uvicorn is told to stop; unless
+    ``sync`` is off, a background worker in this process finishes tasks and sends callbacks."""
     settings = Settings.from_env()
+    upstreams = Upstreams.from_settings(settings)
     if workers > 1:
         open_database(settings.database_url)
         migrate()  # once, here, before the workers open the database
         database.close()
         _print_urls(host, port, settings, workers=workers)
-        _run(APP_FACTORY, host, port, factory=True, workers=workers)
+        with background_worker(settings, upstreams, enabled=sync):
+            _run(APP_FACTORY, host, port, factory=True, workers=workers)
     else:
-        app = create_app(settings)
+        app = create_app(settings, upstreams=upstreams)
         _print_urls(host, port, settings, workers=1)
-        _run(app, host, port)
+        with background_worker(settings, upstreams, enabled=sync):
+            _run(app, host, port)
     return 0
+
+
+@contextmanager
+def background_worker(settings: Settings, upstreams: Upstreams, *,
+                      enabled: bool) -> Iterator[None]:
+    """The sync worker in a thread of this process while the block runs."""
+    if not enabled:
+        yield
+        return
+    worker = Worker(settings, upstreams)
+    thread = worker.start_thread()
+    try:
+        yield
+    finally:
+        worker.stop()
+        thread.join(timeout=30)
 
 
 def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ) -> int:
     """Serve a self-contained demo: simulator upstream, demo user, fresh keys, curl lines."""
     settings = demo_settings(environ)
-    app = create_app(settings)
+    upstreams = Upstreams.from_settings(settings)
+    app = create_app(settings, upstreams=upstreams)
     sim_settings = SimulatorSettings(task_seconds=DEMO_TASK_SECONDS)
     sim_app, simulator = create_simulator_app(sim_settings)
     try:
@@ -90,7 +113,8 @@ def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ) ->
                 host=host, port=port, database_url=settings.database_url, issued=issued,
                 simulator_url=simulator_url, channel_note=channel_note, user_note=user_note,
                 admin_note=admin_note or "", external_id=external_id)), flush=True)
-            _run(app, host, port)
+            with background_worker(settings, upstreams, enabled=True):
+                _run(app, host, port)
     finally:
         simulator.close()
     return 0

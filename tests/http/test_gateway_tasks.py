@@ -54,7 +54,7 @@ def test_the_client_body_is_forwarded_as_sent_except_gateway_fields(gateway):
     body = {"model_name": "kling-v1-6", "prompt": "x", "negative_prompt": "", "mode": "pro",
             "duration": "10", "aspect_ratio": "9:16", "cfg_scale": 0.3,
             "brand_new_parameter": {"nested": [1, 2]}, "model": "kling-v1",
-            "external_task_id": "mine", "callback_url": "https://client.example/cb"}
+            "external_task_id": "mine", "callback_url": "http://127.0.0.1:9/cb"}
     task_id = ada.jwt.create("/v1/videos/text2video", body)["task_id"]
 
     (job,) = upstream.jobs()

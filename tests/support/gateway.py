@@ -9,6 +9,8 @@ from typing import Any
 from kling_gateway.app import create_app
 from kling_gateway.config import Settings
 from kling_gateway.services import accounts, channels
+from kling_gateway.services.context import GatewayContext
+from kling_gateway.services.sync import Syncer, SyncPolicy
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.simulator.app import Simulator, create_simulator_app
 from kling_gateway.simulator.settings import SimulatorSettings
@@ -55,8 +57,16 @@ class Tenant:
 class Gateway:
     base_url: str
     clock: ManualClock
+    context: GatewayContext
     upstreams: list[Upstream] = field(default_factory=list)
     stack: ExitStack = field(default_factory=ExitStack)
+
+    def syncer(self, owner: str = "test-worker", **policy: Any) -> Syncer:
+        """The background sync, driven by the test one pass at a time."""
+        syncer = Syncer(self.context.settings, self.context.upstreams, owner,
+                        SyncPolicy(**policy))
+        self.stack.callback(syncer.close)
+        return syncer
 
     def tenant(self, name: str, balance_cny: int = 1000) -> Tenant:
         accounts.create_user(name, balance=balance_cny * CNY)
@@ -88,14 +98,20 @@ class Gateway:
 
 
 def start_gateway(database_url: str, stack: ExitStack, *,
-                  read_timeout: float = 10.0) -> Gateway:
+                  read_timeout: float = 10.0, public: bool = False) -> Gateway:
     """A gateway that refreshes tasks from upstream on every read (no staleness window), so a
     test sees upstream progress as soon as it moves the simulators' clock."""
     upstreams = Upstreams(timeouts=Timeouts(connect=2.0, read=read_timeout), stale_after_ms=0,
                           cooldown_seconds=600)
     stack.callback(upstreams.close)
-    app = create_app(Settings(database_url=database_url, admin_token="admin-token"),
-                     upstreams=upstreams, validate_responses=True)
+    settings = Settings(database_url=database_url, admin_token="admin-token",
+                        callback_allow_networks=("127.0.0.0/8",))
+    app = create_app(settings, upstreams=upstreams, validate_responses=True)
+    assert app.app.config["KLING_GATEWAY"].upstreams is upstreams
     stack.callback(database.close)
     base_url = stack.enter_context(serve(app))
-    return Gateway(base_url=base_url, clock=ManualClock(), stack=stack)
+    if public:  # upstreams call the gateway back at its own (test) address
+        settings = replace(settings, public_url=base_url)
+    context = GatewayContext(settings, upstreams)
+    app.app.config["KLING_GATEWAY"] = context
+    return Gateway(base_url=base_url, clock=ManualClock(), context=context, stack=stack)

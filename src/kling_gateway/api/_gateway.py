@@ -1,4 +1,4 @@
-"""What every Kling-API handler needs: the gateway's upstreams and the authenticated caller."""
+"""What every Kling-API handler needs: the gateway's context and the authenticated caller."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from flask import current_app
 from kling_gateway.domain.families import Family
 from kling_gateway.services import tasks
 from kling_gateway.services.auth import Caller
+from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.services.views import task_view
 from kling_gateway.web.envelope import ok
@@ -16,8 +17,12 @@ from kling_gateway.web.envelope import ok
 Answer = dict[str, Any]
 
 
+def context() -> GatewayContext:
+    return current_app.config["KLING_GATEWAY"]
+
+
 def upstreams() -> Upstreams:
-    return current_app.config["KLING_GATEWAY_UPSTREAMS"]
+    return context().upstreams
 
 
 def caller_of(token_info: dict[str, Any]) -> Caller:
@@ -25,12 +30,12 @@ def caller_of(token_info: dict[str, Any]) -> Caller:
 
 
 def create(family: Family, body: dict[str, Any], token_info: dict[str, Any]) -> Answer:
-    task = tasks.submit(upstreams(), caller_of(token_info), family, body)
+    task = tasks.submit(context(), caller_of(token_info), family, body)
     return ok(task_view(task, full=False))
 
 
 def get(family: Family, task_id: str, token_info: dict[str, Any]) -> Answer:
-    return ok(task_view(tasks.find(upstreams(), caller_of(token_info), family, task_id)))
+    return ok(task_view(tasks.find(context(), caller_of(token_info), family, task_id)))
 
 
 def page(family: Family, page_num: int, page_size: int, token_info: dict[str, Any]) -> Answer:

@@ -1,8 +1,9 @@
 """A gateway task's states and the moves between them.
 
-``submitting`` is the gateway's own state between charging and hearing back from Kling; clients
-see it as ``submitted``. Moves only go forward, and a final state never changes: so a late
-callback or a slow poller can never undo a result or refund twice.
+Two states are the gateway's own and shown to clients as ``submitted``: ``submitting`` (charged,
+being sent to Kling, or not yet known to have arrived) and ``queued`` (charged, waiting for a
+free upstream slot). Once Kling has the task, moves only go forward, and a final state never
+changes: a late callback or a slow poller can never undo a result or refund twice.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from enum import StrEnum
 
 class TaskStatus(StrEnum):
     SUBMITTING = "submitting"
+    QUEUED = "queued"
     SUBMITTED = "submitted"
     PROCESSING = "processing"
     SUCCEED = "succeed"
@@ -24,16 +26,25 @@ class TaskStatus(StrEnum):
     @property
     def public(self) -> str:
         """The official status a client sees."""
-        return TaskStatus.SUBMITTED.value if self is TaskStatus.SUBMITTING else self.value
+        return TaskStatus.SUBMITTED.value if self in _GATEWAY_ONLY else self.value
 
 
-_RANK = {TaskStatus.SUBMITTING: 0, TaskStatus.SUBMITTED: 1, TaskStatus.PROCESSING: 2,
-         TaskStatus.SUCCEED: 3, TaskStatus.FAILED: 3}
+_GATEWAY_ONLY = (TaskStatus.SUBMITTING, TaskStatus.QUEUED)
+_UPSTREAM_STATES = {TaskStatus.SUBMITTED, TaskStatus.PROCESSING, TaskStatus.SUCCEED,
+                    TaskStatus.FAILED}
+MOVES: dict[TaskStatus, set[TaskStatus]] = {
+    TaskStatus.SUBMITTING: {TaskStatus.QUEUED} | _UPSTREAM_STATES,
+    TaskStatus.QUEUED: {TaskStatus.SUBMITTING, TaskStatus.FAILED},
+    TaskStatus.SUBMITTED: {TaskStatus.PROCESSING, TaskStatus.SUCCEED, TaskStatus.FAILED},
+    TaskStatus.PROCESSING: {TaskStatus.SUCCEED, TaskStatus.FAILED},
+    TaskStatus.SUCCEED: set(),
+    TaskStatus.FAILED: set(),
+}
 
 
 def can_move(current: TaskStatus, new: TaskStatus) -> bool:
-    """Forward only, and never out of a final state."""
-    return not current.is_final and _RANK[new] > _RANK[current]
+    """Only the moves of ``MOVES``: forward, and never out of a final state."""
+    return new in MOVES[current]
 
 
 def upstream_status(value: object) -> TaskStatus | None:
@@ -42,4 +53,4 @@ def upstream_status(value: object) -> TaskStatus | None:
         status = TaskStatus(value)
     except ValueError:
         return None
-    return None if status is TaskStatus.SUBMITTING else status
+    return None if status in _GATEWAY_ONLY else status

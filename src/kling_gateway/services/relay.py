@@ -10,6 +10,7 @@ only if it definitely does not have it is the next channel tried.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from kling_gateway.domain.errors import KlingError, ServiceUnavailable, error_for_code
@@ -29,6 +30,13 @@ OTHER_ACCOUNT_CODES = ACCOUNT_CODES | {1103}
 """Worth another account (1103: this account may lack the model)."""
 
 
+BUSY_CODE = 1303
+
+
+class AllChannelsBusy(Exception):
+    """Every channel that could take the task is at its concurrency limit: queue it."""
+
+
 class SubmitUnresolved(Exception):
     """The channel may have created the task and could not be asked: the task stays
     ``submitting`` on that channel until it can be reconciled."""
@@ -46,17 +54,24 @@ def as_kling_error(error: UpstreamError | None) -> KlingError:
 
 
 def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: dict[str, Any],
-              gateway_task_id: str) -> tuple[Channel, dict[str, Any]]:
-    """Create the task on the first channel that takes it; raises KlingError if none did."""
+              gateway_task_id: str, *,
+              before_attempt: Callable[[Channel], None] = lambda channel: None,
+              ) -> tuple[Channel, dict[str, Any]]:
+    """Create the task on the first channel that takes it. ``before_attempt`` records the
+    channel before each request, so a crash mid-request leaves the place to look it up.
+    Raises AllChannelsBusy when every channel said 1303, else a KlingError if none took it."""
     last: UpstreamError | None = None
+    busy = 0
     for channel in channels:
         client = upstreams.client_for(channel)
+        before_attempt(channel)
         try:
             return channel, client.post(path, body)
         except UpstreamRefused as refusal:
             if refusal.code not in OTHER_ACCOUNT_CODES:
                 raise error_for_code(refusal.code, refusal.message) from refusal
             _set_aside(upstreams, channel, refusal)
+            busy += refusal.code == BUSY_CODE
             last = refusal
         except UpstreamUnreachable as failure:
             _set_aside(upstreams, channel, failure)
@@ -70,6 +85,8 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
                 return channel, found
             _set_aside(upstreams, channel, doubt)
             last = doubt
+    if channels and busy == len(channels):
+        raise AllChannelsBusy()
     raise as_kling_error(last)
 
 

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from kling_gateway.domain.tasks import TaskStatus, can_move
+from kling_gateway.services import callbacks
 from kling_gateway.storage import ledger, tasks
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Task
@@ -33,8 +34,11 @@ def advance(task_id: str, new: TaskStatus, **changes: Any) -> bool:
             return False
         if new is TaskStatus.FAILED:
             _refund(task_id, changes.get("status_msg") or "task failed")
+        moved = Task.get_by_id(task_id)
         if new is TaskStatus.SUCCEED and changes.get("result"):
-            tasks.remember_videos(Task.get_by_id(task_id), changes["result"].get("videos") or [])
+            tasks.remember_videos(moved, changes["result"].get("videos") or [])
+        if new.public != current.public:
+            callbacks.enqueue(moved, now)
     return True
 
 

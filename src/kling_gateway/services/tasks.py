@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 from typing import Any
 
 from kling_gateway.domain import rules
-from kling_gateway.domain.errors import KlingError, ResourceNotFound
+from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
-from kling_gateway.services import billing, relay, selections, task_states
+from kling_gateway.services import billing, callbacks, relay, selections, task_states
 from kling_gateway.services.auth import Caller
+from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import write_transaction
@@ -20,8 +22,10 @@ from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
-NEVER_CREATED_AFTER_MS = 120_000
-"""A ``submitting`` task the upstream still does not know after this is failed and refunded."""
+LOST_AFTER_MS = 90_000
+"""Longer than the upstream read timeout: a ``submitting`` task this old whose channel does not
+know it never got there (the gateway crashed or lost the answer); it is failed and refunded."""
+FIRST_POLL_MS = 2_000
 LOCAL_FIELDS = ("external_task_id", "callback_url")
 """Kept by the gateway; the gateway's own id goes upstream as ``external_task_id``."""
 
@@ -31,12 +35,16 @@ def new_task_id() -> str:
     return f"{task_states.now_ms()}{secrets.randbelow(10**6):06d}"
 
 
-def submit(upstreams: Upstreams, caller: Caller, family: Family, body: dict[str, Any]) -> Task:
+def submit(context: GatewayContext, caller: Caller, family: Family,
+           body: dict[str, Any]) -> Task:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
+    upstreams = context.upstreams
     rules.check(family.value, body)
+    callbacks.check_client_url(body.get("callback_url"), context.settings)
     bill = billing.bill_for(family.value, body, caller)
     channels = _channels_for(upstreams, caller, family, body, bill.quote.model_name)
     task_id = new_task_id()
+    callback_secret = secrets.token_urlsafe(24) if context.settings.public_url else None
     with write_transaction():
         now = task_states.now_ms()
         task_store.insert(
@@ -45,17 +53,24 @@ def submit(upstreams: Upstreams, caller: Caller, family: Family, body: dict[str,
             duration=bill.quote.duration, price_key=bill.quote.key, amount=bill.total,
             external_task_id=body.get("external_task_id") or None,
             status=TaskStatus.SUBMITTING, request_body=body,
-            callback_url=body.get("callback_url") or None, created_at=now, updated_at=now)
+            callback_url=body.get("callback_url") or None, created_at=now, updated_at=now,
+            next_poll_at=now + FIRST_POLL_MS, callback_secret=callback_secret)
         billing.charge(caller, bill, task_id=task_id)
-    _send(upstreams, task_id, family, body, channels)
+        callbacks.enqueue(Task.get_by_id(task_id), now)  # the client hears "submitted" first
+    _send(upstreams, Task.get_by_id(task_id), channels, context.settings.public_url)
     return Task.get_by_id(task_id)
 
 
-def upstream_body(body: dict[str, Any], gateway_task_id: str) -> dict[str, Any]:
+def upstream_body(task: Task, public_url: str | None = None) -> dict[str, Any]:
     """The client's body as sent, unknown fields included, with the gateway's id as
-    ``external_task_id`` and without the client's ``callback_url``."""
-    forwarded = {key: value for key, value in body.items() if key not in LOCAL_FIELDS}
-    forwarded["external_task_id"] = gateway_task_id
+    ``external_task_id``; the client's ``callback_url`` stays here, and when the gateway has a
+    public URL Kling gets the gateway's own callback URL for this task instead."""
+    forwarded = {key: value for key, value in task.request_body.items()
+                 if key not in LOCAL_FIELDS}
+    forwarded["external_task_id"] = task.id
+    if public_url and task.callback_secret:
+        forwarded["callback_url"] = (f"{public_url}/kling-gateway/callbacks/{task.id}/"
+                                     f"{task.callback_secret}")
     return forwarded
 
 
@@ -66,21 +81,44 @@ def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: di
     return upstreams.candidates(model)
 
 
-def _send(upstreams: Upstreams, task_id: str, family: Family, body: dict[str, Any],
-          channels: list[Channel]) -> None:
-    path = TASK_PATHS[family]
+def _send(upstreams: Upstreams, task: Task, channels: list[Channel],
+          public_url: str | None) -> None:
+    """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed."""
+    family = Family(task.family)
+    if not channels and upstreams.serves(task.model_name) and family is not Family.MULTI_ELEMENTS:
+        _queue(task.id)
+        return
     try:
-        channel, data = relay.send_task(upstreams, channels, path,
-                                        upstream_body(body, task_id), task_id)
+        channel, data = relay.send_task(
+            upstreams, channels, TASK_PATHS[family], upstream_body(task, public_url), task.id,
+            before_attempt=lambda attempt: task_states.touch(task.id, channel=attempt.id))
+    except relay.AllChannelsBusy:
+        _queue(task.id)
+        return
     except relay.SubmitUnresolved as unresolved:
-        log.warning("task %s: upstream outcome unknown, will reconcile: %s", task_id, unresolved)
-        task_states.touch(task_id, channel=unresolved.channel.id)
+        log.warning("task %s: upstream outcome unknown, will reconcile: %s", task.id, unresolved)
         return
     except KlingError as refusal:  # definitely not created anywhere: fail and refund
-        task_states.advance(task_id, TaskStatus.FAILED, status_msg=refusal.message)
+        task_states.advance(task.id, TaskStatus.FAILED, status_msg=refusal.message)
         raise
-    task_states.touch(task_id, channel=channel.id)
-    apply_upstream(task_id, data)
+    task_states.touch(task.id, channel=channel.id)
+    apply_upstream(task.id, data)
+
+
+def _queue(task_id: str) -> None:
+    """Every channel is full: the task waits in the gateway's queue, oldest first."""
+    task_states.advance(task_id, TaskStatus.QUEUED, channel=None, next_poll_at=0)
+
+
+def dispatch_queued(context: GatewayContext, task: Task) -> None:
+    """Try a queued task again (the worker calls this, oldest first)."""
+    if not task_states.advance(task.id, TaskStatus.SUBMITTING):
+        return
+    channels = context.upstreams.candidates(task.model_name)
+    try:
+        _send(context.upstreams, task, channels, context.settings.public_url)
+    except KlingError as refusal:
+        log.info("queued task %s refused upstream: %s", task.id, refusal.message)
 
 
 def apply_upstream(task_id: str, data: dict[str, Any]) -> None:
@@ -95,12 +133,13 @@ def apply_upstream(task_id: str, data: dict[str, Any]) -> None:
         task_states.touch(task_id, **changes)
 
 
-def find(upstreams: Upstreams, caller: Caller, family: Family, task_or_external_id: str) -> Task:
+def find(context: GatewayContext, caller: Caller, family: Family,
+         task_or_external_id: str) -> Task:
     """The caller's task (another user's is reported as not existing), refreshed if stale."""
     task = task_store.find_own(caller.user_id, family.value, task_or_external_id)
     if task is None:
         raise ResourceNotFound(f"task not found: {task_or_external_id}")
-    refresh_if_stale(upstreams, task)
+    refresh_if_stale(context.upstreams, task)
     return Task.get_by_id(task.id)
 
 
@@ -108,11 +147,13 @@ def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[
     return task_store.page_own(caller.user_id, family.value, page_num, page_size)
 
 
-def refresh_if_stale(upstreams: Upstreams, task: Task) -> None:
+def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
+                     lost_after_ms: int = LOST_AFTER_MS) -> None:
     """Ask the task's channel for its state if ours is older than ``stale_after_ms``."""
     now = task_states.now_ms()
-    if (TaskStatus(task.status).is_final or task.channel_id is None
-            or now - (task.synced_at or 0) < upstreams.stale_after_ms):
+    stale = force or now - (task.synced_at or 0) >= upstreams.stale_after_ms
+    status = TaskStatus(task.status)
+    if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:
         return
     client = upstreams.client_for(Channel.get_by_id(task.channel_id))
     path = TASK_PATHS[Family(task.family)]
@@ -123,8 +164,20 @@ def refresh_if_stale(upstreams: Upstreams, task: Task) -> None:
         return
     if data is not None:
         apply_upstream(task.id, data)
-    elif task.status == TaskStatus.SUBMITTING and now - task.created_at > NEVER_CREATED_AFTER_MS:
+    elif task.status == TaskStatus.SUBMITTING and now - task.updated_at > lost_after_ms:
         task_states.advance(task.id, TaskStatus.FAILED,
                             status_msg="the upstream never created the task")
     else:
         task_states.touch(task.id)
+
+
+def receive_callback(task_id: str, secret: str, data: dict[str, Any]) -> None:
+    """Kling reports a task's state to the gateway's per-task callback URL: applied exactly like
+    a poll, so duplicates, late and out-of-order deliveries change nothing."""
+    task = Task.get_or_none(Task.id == task_id)
+    if (task is None or not task.callback_secret
+            or not hmac.compare_digest(task.callback_secret.encode(), secret.encode())):
+        raise ResourceNotFound("no such callback")
+    if task.upstream_task_id and str(data.get("task_id")) != task.upstream_task_id:
+        raise InvalidParameter("invalid parameter 'task_id': not the task of this callback")
+    apply_upstream(task_id, data)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from peewee import fn
 
+from kling_gateway.config import Settings
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.storage.models import Channel, Task
 from kling_gateway.upstream.client import DEFAULT_TIMEOUTS, KlingClient, Timeouts
@@ -31,6 +32,10 @@ class Upstreams:
         self._lock = threading.Lock()
         self._clients: dict[int, tuple[tuple[str, str, str], KlingClient]] = {}
         self._cooling_until: dict[int, float] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Upstreams:
+        return cls(timeouts=Timeouts(read=settings.upstream_read_timeout_seconds))
 
     def client_for(self, channel: Channel) -> KlingClient:
         """The channel's pooled client, rebuilt when its URL or keys change."""
@@ -61,6 +66,11 @@ class Upstreams:
         for priority in sorted({c.priority for c in usable}, reverse=True):
             ordered += self._weighted_order([c for c in usable if c.priority == priority])
         return ordered
+
+    def serves(self, model: str | None) -> bool:
+        """Whether any enabled channel takes ``model`` at all, busy or not."""
+        return any(_allows(c, model)
+                   for c in Channel.select().where(Channel.enabled == True))  # noqa: E712
 
     def _weighted_order(self, channels: list[Channel]) -> list[Channel]:
         remaining, ordered = list(channels), []

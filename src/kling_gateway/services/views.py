@@ -106,3 +106,21 @@ def channel_view(channel: Channel) -> dict[str, Any]:
         "max_concurrency": channel.max_concurrency,
         "created_at": channel.created_at,
     }
+
+
+def callback_delivery_view(delivery: Any) -> dict[str, Any]:
+    """A ``CallbackDelivery``: which status went where, and how its delivery went.
+    ``next_attempt_at`` is null once the delivery is delivered or abandoned."""
+    done = delivery.delivered_at is not None or delivery.abandoned_at is not None
+    return {
+        "sequence": delivery.sequence,
+        "url": delivery.url,
+        "task_status": delivery.payload["task_status"],
+        "attempts": delivery.attempts,
+        "last_status_code": delivery.last_status_code,
+        "last_error": delivery.last_error,
+        "delivered_at": delivery.delivered_at,
+        "abandoned_at": delivery.abandoned_at,
+        "next_attempt_at": None if done else delivery.next_attempt_at,
+        "created_at": delivery.created_at,
+    }

@@ -114,6 +114,14 @@ class Task(BaseModel):
     updated_at = BigIntegerField()
     synced_at = BigIntegerField(null=True)
     """When the upstream state was last read; a stale unfinished task is refreshed on read."""
+    next_poll_at = BigIntegerField(null=True)
+    """When the worker should next look at the task (poll, dispatch or reconcile it)."""
+    poll_count = IntegerField(default=0)
+    lease_owner = CharField(max_length=64, null=True)
+    lease_until = BigIntegerField(null=True)
+    """A worker holding an unexpired lease is the only one touching the task upstream."""
+    callback_secret = CharField(max_length=64, null=True)
+    """Part of the gateway's own callback URL given to the upstream: unguessable per task."""
 
     class Meta:
         table_name = "tasks"
@@ -121,6 +129,8 @@ class Task(BaseModel):
             (("user", "external_task_id"), True),
             # "this user's tasks of this family, newest first"
             (("user", "family", "created_at", "id"), False),
+            # the worker's "what is due next"
+            (("status", "next_poll_at"), False),
         )
 
 
@@ -167,6 +177,31 @@ class UpstreamVideo(BaseModel):
         table_name = "upstream_videos"
 
 
+class CallbackDelivery(BaseModel):
+    """One status change to POST to the client's callback_url, written in the same
+    transaction as the change itself (an outbox), delivered in ``sequence`` order."""
+
+    id = BigAutoField()
+    task = ForeignKeyField(Task, backref="deliveries", on_delete="CASCADE")
+    sequence = IntegerField()
+    url = TextField()
+    payload = JSONField()
+    attempts = IntegerField(default=0)
+    next_attempt_at = BigIntegerField()
+    last_status_code = IntegerField(null=True)
+    last_error = TextField(null=True)
+    delivered_at = BigIntegerField(null=True)
+    abandoned_at = BigIntegerField(null=True)
+    created_at = BigIntegerField()
+
+    class Meta:
+        table_name = "callback_deliveries"
+        indexes = (
+            (("task", "sequence"), True),
+            (("delivered_at", "abandoned_at", "next_attempt_at"), False),
+        )
+
+
 class SchemaMigration(BaseModel):
     version = CharField(max_length=100, primary_key=True)
     applied_at = BigIntegerField()
@@ -175,6 +210,7 @@ class SchemaMigration(BaseModel):
         table_name = "schema_migrations"
 
 
-TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry, SelectionSession, UpstreamVideo]
+TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry, SelectionSession, UpstreamVideo,
+          CallbackDelivery]
 
 

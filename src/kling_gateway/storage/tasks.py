@@ -9,7 +9,7 @@ from peewee import IntegrityError
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.tasks import TaskStatus
-from kling_gateway.storage.db import database
+from kling_gateway.storage.db import database, is_postgres, write_transaction
 from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
 
 
@@ -61,3 +61,35 @@ def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
              "channel": task.channel_id} for video in videos if video.get("id")]
     if rows:
         UpstreamVideo.insert_many(rows).on_conflict_ignore().execute()
+
+
+IN_FLIGHT = (TaskStatus.SUBMITTING, TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
+
+
+def claim_due(owner: str, now: int, limit: int, lease_ms: int, *,
+              queued: bool = False) -> list[Task]:
+    """Lease up to ``limit`` tasks whose next look is due: in-flight ones most overdue first,
+    or (``queued``) queued ones oldest first. On PostgreSQL rows another worker is claiming are
+    skipped (``FOR UPDATE SKIP LOCKED``); on SQLite the write lock taken up front serialises
+    claimers."""
+    statuses = (TaskStatus.QUEUED,) if queued else IN_FLIGHT
+    due = ((Task.status.in_(statuses)) & (Task.next_poll_at <= now)
+           & (Task.lease_until.is_null() | (Task.lease_until < now)))
+    order = (Task.created_at, Task.id) if queued else (Task.next_poll_at, Task.id)
+    query = Task.select(Task.id).where(due).order_by(*order)
+    with write_transaction():
+        if is_postgres():
+            query = query.for_update("FOR UPDATE SKIP LOCKED")
+        ids = [row.id for row in query.limit(limit)]
+        if ids:
+            (Task.update(lease_owner=owner, lease_until=now + lease_ms)
+             .where(Task.id.in_(ids)).execute())
+    by_id = {task.id: task for task in Task.select().where(Task.id.in_(ids))} if ids else {}
+    return [by_id[task_id] for task_id in ids]
+
+
+def release(task_id: str, owner: str, next_poll_at: int, *, count_poll: bool = True) -> None:
+    """Give the lease back and say when to look again (a final task is never looked at)."""
+    (Task.update(lease_owner=None, lease_until=None, next_poll_at=next_poll_at,
+                 poll_count=Task.poll_count + (1 if count_poll else 0))
+     .where((Task.id == task_id) & (Task.lease_owner == owner)).execute())

@@ -1,0 +1,205 @@
+"""Telling the client: every change of a task's public status becomes a callback delivery.
+
+``enqueue`` runs inside the transaction that changes the task (an outbox), so a change and its
+delivery are written together or not at all, numbered in order per task.
+
+``deliver_due`` sends them: per task strictly in ``sequence`` order (a later status waits until
+the earlier one is delivered or abandoned), as the bare task object signed with the task's API
+token's secret key (``kling_gateway.webhooks``), retried with exponential backoff until 24 h after
+the change, then abandoned. A delivery is claimed with a lease (a compare-and-set on
+``next_attempt_at``) before it is posted, so concurrent workers never send it twice at once.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import time
+from collections.abc import Iterable
+from contextlib import nullcontext
+from typing import Any
+from urllib.parse import urlsplit
+
+from peewee import Expression, fn
+
+from kling_gateway import webhooks
+from kling_gateway.config import Settings
+from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
+from kling_gateway.services.views import task_view
+from kling_gateway.storage.models import ApiToken, CallbackDelivery, Task
+
+DELIVERY_TIMEOUT = (5.0, 10.0)
+"""Connect and read timeouts of one POST to a client, in seconds."""
+LEASE_MS = 60_000
+"""How long a claimed delivery belongs to the worker posting it (longer than one POST)."""
+FIRST_RETRY_MS = 5_000
+MAX_RETRY_MS = 3_600_000
+GIVE_UP_AFTER_MS = 24 * 3_600_000
+"""A delivery still failing this long after its status change is abandoned."""
+NO_SECRET = "the task's API token no longer exists: the callback cannot be signed"
+
+
+def enqueue(task: Task, now: int) -> None:
+    """Record the task's current state for its ``callback_url``, if it has one."""
+    if not task.callback_url:
+        return
+    last = (CallbackDelivery.select(fn.MAX(CallbackDelivery.sequence))
+            .where(CallbackDelivery.task == task.id).scalar())
+    CallbackDelivery.create(task=task.id, sequence=(last or 0) + 1, url=task.callback_url,
+                            payload=task_view(task), next_attempt_at=now, created_at=now)
+
+
+def deliver_due(settings: Settings, *, now_ms: int | None = None, limit: int = 100,
+                session: Any = None) -> int:
+    """Attempt the deliveries due at ``now_ms`` (default: now), at most ``limit`` of them, oldest
+    first and each task's in order; answers how many POSTs were made. ``session`` is a
+    ``requests.Session`` to post with (default: a new one, closed afterwards)."""
+    now = int(time.time() * 1000) if now_ms is None else now_ms
+    with nullcontext(session) if session is not None else webhooks.new_session() as http:
+        attempts = handled = 0
+        while handled < limit:  # a delivered status lets the task's next one go in this call
+            batch = _due(now, limit - handled)
+            if not batch:
+                break
+            attempts += sum(_attempt(settings, http, delivery, now) for delivery in batch)
+            handled += len(batch)
+        return attempts
+
+
+def deliveries_of(task_id: str) -> list[CallbackDelivery]:
+    """Every callback delivery of a task, in order; 1203 for an unknown task."""
+    if not Task.select().where(Task.id == task_id).exists():
+        raise ResourceNotFound(f"no task '{task_id}'")
+    return list(CallbackDelivery.select().where(CallbackDelivery.task == task_id)
+                .order_by(CallbackDelivery.sequence))
+
+
+def message_id(delivery: CallbackDelivery) -> str:
+    """The ``webhook-id``: the same on every retry, so a client can drop duplicates."""
+    return f"{delivery.task_id}-{delivery.sequence}"
+
+
+def _pending(row: Any) -> Expression:
+    return row.delivered_at.is_null() & row.abandoned_at.is_null()
+
+
+def _due(now: int, limit: int) -> list[CallbackDelivery]:
+    """Due pending deliveries that are the lowest pending ``sequence`` of their task."""
+    earlier = CallbackDelivery.alias()
+    blocking = earlier.select(earlier.id).where(
+        (earlier.task == CallbackDelivery.task) & (earlier.sequence < CallbackDelivery.sequence)
+        & _pending(earlier))
+    return list(CallbackDelivery.select()
+                .where(_pending(CallbackDelivery) & (CallbackDelivery.next_attempt_at <= now)
+                       & ~fn.EXISTS(blocking))
+                .order_by(CallbackDelivery.id).limit(limit))
+
+
+def _attempt(settings: Settings, http: Any, delivery: CallbackDelivery, now: int) -> int:
+    """Claim, check and post one delivery; 1 if a POST was made, else 0."""
+    lease = now + LEASE_MS
+    if not _claim(delivery, lease):
+        return 0  # another worker has it
+    secret = _secret_of(delivery.task_id)
+    refusal = _target_refusal(delivery.url, settings)
+    if secret is None or refusal is not None:
+        _finish(delivery, lease, abandoned_at=now, last_error=refusal or NO_SECRET)
+        return 0
+    status, error = _post(http, delivery, secret, now)
+    _finish(delivery, lease, attempts=CallbackDelivery.attempts + 1, last_status_code=status,
+            last_error=error, **_outcome(delivery, status, now))
+    return 1
+
+
+def _claim(delivery: CallbackDelivery, lease: int) -> bool:
+    """Move ``next_attempt_at`` to the lease's end, only if nobody did since we read it."""
+    return bool(CallbackDelivery.update(next_attempt_at=lease)
+                .where((CallbackDelivery.id == delivery.id)
+                       & (CallbackDelivery.next_attempt_at == delivery.next_attempt_at)
+                       & _pending(CallbackDelivery))
+                .execute())
+
+
+def _finish(delivery: CallbackDelivery, lease: int, **changes: Any) -> None:
+    """Record an attempt's outcome, unless the lease ran out and another worker took over."""
+    (CallbackDelivery.update(**changes)
+     .where((CallbackDelivery.id == delivery.id) & (CallbackDelivery.next_attempt_at == lease)
+            & _pending(CallbackDelivery))
+     .execute())
+
+
+def _secret_of(task_id: str) -> str | None:
+    return (ApiToken.select(ApiToken.secret_key).join(Task, on=(Task.token == ApiToken.id))
+            .where(Task.id == task_id).scalar())
+
+
+def _target_refusal(url: str, settings: Settings) -> str | None:
+    """Why the URL may not be called now (DNS can change since submit), or None."""
+    try:
+        check_client_url(url, settings)
+    except InvalidParameter as refused:
+        return refused.message
+    return None
+
+
+def _post(http: Any, delivery: CallbackDelivery, secret: str,
+          now: int) -> tuple[int | None, str | None]:
+    """(HTTP status, None) for an answer, (None, why) for no answer."""
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    try:
+        return webhooks.post_signed(http, delivery.url, body, secret, message_id(delivery),
+                                    now // 1000, DELIVERY_TIMEOUT), None
+    except webhooks.DeliveryFailed as failure:
+        return None, str(failure)
+
+
+def _outcome(delivery: CallbackDelivery, status: int | None, now: int) -> dict[str, int]:
+    """Delivered on a 2xx; else retried after a doubling delay until 24 h after the change."""
+    if status is not None and 200 <= status < 300:
+        return {"delivered_at": now}
+    give_up_at = delivery.created_at + GIVE_UP_AFTER_MS
+    if now >= give_up_at:
+        return {"abandoned_at": now}
+    return {"next_attempt_at": min(now + _backoff(delivery.attempts + 1), give_up_at)}
+
+
+def _backoff(failures: int) -> int:
+    return min(FIRST_RETRY_MS * 2 ** min(failures - 1, 20), MAX_RETRY_MS)
+
+
+def check_client_url(url: str | None, settings: Settings) -> None:
+    """A client's callback_url must be http(s) and point at a public address (or an allowed
+    network); checked at submit, and again before every delivery."""
+    if url:
+        check_callback_target(url, settings.callback_allow_networks)
+
+
+def check_callback_target(url: str, allow_networks: Iterable[str] = ()) -> None:
+    """Refuse (1201) a URL that is not http(s) or resolves to a loopback, private, link-local
+    (cloud metadata), multicast or reserved address outside ``allow_networks``."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidParameter("invalid parameter 'callback_url': must be an http(s) URL")
+    allowed = [ipaddress.ip_network(network, strict=False) for network in allow_networks]
+    for address in _addresses(parts.hostname, parts.port):
+        if _is_internal(address) and not any(address in network for network in allowed):
+            raise InvalidParameter(
+                f"invalid parameter 'callback_url': {parts.hostname} resolves to {address}, "
+                "an internal address; callbacks go to public addresses only")
+
+
+def _addresses(host: str, port: int | None) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except OSError as exc:
+        raise InvalidParameter(
+            f"invalid parameter 'callback_url': cannot resolve {host}") from exc
+    return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+
+
+def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        address = address.ipv4_mapped
+    return (address.is_loopback or address.is_private or address.is_link_local
+            or address.is_multicast or address.is_reserved or address.is_unspecified)

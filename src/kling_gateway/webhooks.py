@@ -1,0 +1,78 @@
+"""Signed HTTP callbacks in the Standard Webhooks style that Kling signs its own callbacks with.
+
+Every POST carries ``webhook-id`` (the same on every retry of one message), ``webhook-timestamp``
+(Unix seconds of this attempt) and ``webhook-signature: v1,<base64 HMAC-SHA256>`` over
+``"{id}.{timestamp}." + body``, keyed by the UTF-8 bytes of the API token's secret key. A client
+checks a callback with :func:`verify`; it should also drop a ``webhook-id`` it has already seen.
+
+Transport only: no storage, billing or task knowledge. ``requests`` errors become
+:class:`DeliveryFailed` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping
+
+import requests
+
+__all__ = ["DeliveryFailed", "new_session", "post_signed", "sign", "verify"]
+
+SIGNATURE_VERSION = "v1"
+USER_AGENT = "kling-gateway-webhooks"
+
+
+class DeliveryFailed(Exception):
+    """The POST got no HTTP answer: bad URL, connection refused or reset, TLS error, timeout."""
+
+
+def sign(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """``v1,<base64 HMAC-SHA256 of "{message_id}.{timestamp}." + body>``."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode("utf-8"), signed, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(digest).decode('ascii')}"
+
+
+def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float,
+           tolerance: int = 300) -> bool:
+    """True when one of the space-separated ``webhook-signature`` values signs ``body`` and
+    ``webhook-timestamp`` is within ``tolerance`` seconds of ``now`` (Unix seconds)."""
+    lowered = {name.lower(): value for name, value in headers.items()}
+    message_id = lowered.get("webhook-id")
+    timestamp = lowered.get("webhook-timestamp", "")
+    signatures = lowered.get("webhook-signature", "")
+    if not (message_id and timestamp.isascii() and timestamp.isdigit()):
+        return False
+    if abs(now - int(timestamp)) > tolerance:
+        return False
+    expected = sign(secret, message_id, int(timestamp), body).encode()
+    return any(hmac.compare_digest(expected, candidate.encode("utf-8", "replace"))
+               for candidate in signatures.split())
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def post_signed(session: requests.Session, url: str, body: bytes, secret: str,
+                message_id: str, timestamp: int, timeout: float | tuple[float, float]) -> int:
+    """POST ``body`` signed; the HTTP status of the answer (its body is not read).
+
+    Redirects are not followed: a redirect could lead to an address the callback target
+    check refused, so a 3xx counts as a failed attempt like any other non-2xx status."""
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, message_id, timestamp, body),
+    }
+    try:
+        with session.post(url, data=body, headers=headers, timeout=timeout,
+                          allow_redirects=False, stream=True) as response:
+            return response.status_code
+    except requests.RequestException as exc:
+        raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc

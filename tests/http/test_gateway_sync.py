@@ -1,0 +1,208 @@
+"""Tasks finish on their own: the worker's sync passes, queueing, timeouts, crash recovery."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from kling_gateway.services import task_states
+from kling_gateway.services.sync import Syncer, SyncPolicy
+from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage.models import Channel, Task
+from tests.support.gateway import CNY
+
+T2V = "/v1/videos/text2video"
+LATER = 10**15  # a "now" by which every task is due
+
+
+def statuses() -> dict[str, str]:
+    return {task.id: task.status for task in Task.select()}
+
+
+def test_tasks_finish_without_any_client_polling(gateway):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    ids = [ada.jwt.create(T2V, {"prompt": f"p{i}"})["task_id"] for i in range(5)]
+    syncer = gateway.syncer()
+
+    gateway.clock.advance(5)  # the upstream is processing them
+    assert syncer.run_once(now=LATER) == 5
+    assert set(statuses().values()) == {"processing"}
+    gateway.finish_upstream_tasks()
+    syncer.run_once(now=LATER)
+
+    assert set(statuses().values()) == {"succeed"}
+    assert all(Task.get_by_id(i).result["videos"] for i in ids)
+
+
+def test_polls_back_off_and_are_not_due_before_their_time(gateway):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    task_id = ada.jwt.create(T2V, {"prompt": "x"})["task_id"]
+    syncer = gateway.syncer(first_poll_ms=1000, backoff=2.0, poll_ceiling_ms=3000)
+
+    assert syncer.run_once(now=task_states.now_ms()) == 0  # the first poll is 2 s away
+    waits = []
+    for _ in range(4):
+        before = task_states.now_ms()
+        assert syncer.run_once(now=LATER) == 1
+        waits.append(Task.get_by_id(task_id).next_poll_at - before)
+    assert [round(w, -3) for w in waits] == [1000, 2000, 3000, 3000]
+
+
+def test_a_burst_over_the_channel_limit_is_queued_not_refused(gateway):
+    upstream = gateway.add_upstream("sim")
+    Channel.update(max_concurrency=2).execute()
+    ada = gateway.tenant("ada")
+
+    answers = [ada.key.post(T2V, {"prompt": f"p{i}"}) for i in range(6)]
+    assert [a.status_code for a in answers] == [200] * 6
+    assert {a.json()["data"]["task_status"] for a in answers} == {"submitted"}
+    ids = [a.json()["data"]["task_id"] for a in answers]
+    assert [statuses()[i] for i in ids] == ["submitted"] * 2 + ["queued"] * 4
+    assert len(upstream.jobs()) == 2
+
+    syncer = gateway.syncer()
+    for _ in range(3):  # each round: finish the running pair, then the next two go up
+        gateway.finish_upstream_tasks()
+        syncer.run_once(now=LATER)
+        syncer.run_once(now=LATER)
+    assert set(statuses().values()) == {"succeed"}
+    jobs = sorted(upstream.jobs(), key=lambda job: job.created_ms)
+    assert [job.body["external_task_id"] for job in jobs] == ids  # oldest first
+    assert ada.balance == (1000 - 6 * 5) * CNY
+
+
+def test_an_upstream_1303_queues_the_task(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=1)
+    ada = gateway.tenant("ada")
+    first = ada.jwt.create(T2V, {"prompt": "a"})["task_id"]
+    second = ada.jwt.create(T2V, {"prompt": "b"})["task_id"]
+    assert (statuses()[first], statuses()[second]) == ("submitted", "queued")
+
+    gateway.finish_upstream_tasks()
+    syncer = gateway.syncer()
+    syncer.run_once(now=LATER)
+    gateway.context.upstreams._cooling_until.clear()  # the 1303 cool-down is over
+    syncer.run_once(now=LATER)
+    assert statuses()[second] == "submitted" and len(upstream.jobs()) == 2
+
+
+def test_queued_too_long_fails_and_is_refunded(gateway):
+    gateway.add_upstream("sim")
+    Channel.update(max_concurrency=1).execute()
+    ada = gateway.tenant("ada")
+    ada.jwt.create(T2V, {"prompt": "running"})
+    waiting = ada.jwt.create(T2V, {"prompt": "waiting"})["task_id"]
+    impatient = replace(gateway.context.settings, queue_timeout_seconds=0)
+    Syncer(impatient, gateway.context.upstreams, "w").run_once(now=LATER)
+
+    task = Task.get_by_id(waiting)
+    assert task.status == "failed" and "no upstream slot" in task.status_msg
+    assert ada.balance == 995 * CNY
+
+
+def test_a_task_that_never_finishes_times_out_and_is_refunded(gateway):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    task_id = ada.jwt.create(T2V, {"prompt": "forever"})["task_id"]
+    short = replace(gateway.context.settings, task_timeout_seconds=0)
+    Syncer(short, gateway.context.upstreams, "w").run_once(now=LATER)
+
+    assert Task.get_by_id(task_id).status == "failed" and ada.balance == 1000 * CNY
+
+
+def _lost_task(gateway, ada, *, on_channel: bool, upstream_has_it: bool) -> str:
+    """A task as a crash leaves it: charged and 'submitting', the answer never recorded."""
+    upstream = gateway.upstreams[0]
+    task_id = ada.jwt.create(T2V, {"prompt": "x"})["task_id"]
+    job = upstream.jobs()[-1]
+    if not upstream_has_it:
+        upstream.simulator.tasks._tasks.pop(job.task_id)
+    channel = Channel.get().id if on_channel else None
+    (Task.update(status="submitting", upstream_task_id=None, channel=channel)
+     .where(Task.id == task_id).execute())
+    return task_id
+
+
+def test_crash_recovery_attaches_a_task_the_upstream_has(gateway):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    task_id = _lost_task(gateway, ada, on_channel=True, upstream_has_it=True)
+    gateway.syncer(lost_after_ms=0).run_once(now=LATER)
+
+    task = Task.get_by_id(task_id)
+    assert task.status == "submitted"
+    assert task.upstream_task_id == gateway.upstreams[0].jobs()[0].task_id
+
+
+def test_crash_recovery_fails_and_refunds_a_task_the_upstream_never_got(gateway):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    task_id = _lost_task(gateway, ada, on_channel=True, upstream_has_it=False)
+    gateway.syncer(lost_after_ms=0).run_once(now=LATER)
+
+    assert Task.get_by_id(task_id).status == "failed" and ada.balance == 1000 * CNY
+
+
+def test_crash_recovery_sends_a_task_that_never_left(gateway):
+    upstream = gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    task_id = _lost_task(gateway, ada, on_channel=False, upstream_has_it=False)
+    syncer = gateway.syncer(lost_after_ms=0)
+    syncer.run_once(now=LATER)  # back into the queue ...
+    syncer.run_once(now=LATER)  # ... and sent
+
+    assert Task.get_by_id(task_id).status == "submitted"
+    assert len(upstream.jobs()) == 1
+
+
+def test_two_workers_never_claim_the_same_task(gateway):
+    gateway.add_upstream("sim", concurrency=400)
+    ada = gateway.tenant("ada", balance_cny=10_000)
+    for i in range(300):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    start = threading.Barrier(2)
+    claims: dict[str, list[str]] = {}
+
+    def claim(owner: str) -> None:
+        start.wait()
+        claims[owner] = [t.id for t in task_store.claim_due(owner, LATER, 200, 60_000)]
+
+    threads = [threading.Thread(target=claim, args=(name,)) for name in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert not set(claims["w1"]) & set(claims["w2"])
+    assert len(claims["w1"]) + len(claims["w2"]) == 300
+
+
+def test_two_workers_finish_300_tasks_and_refund_failures_once(gateway):
+    gateway.add_upstream("sim", concurrency=400)
+    ada = gateway.tenant("ada", balance_cny=10_000)
+    for i in range(300):
+        prompt = f"p{i} #sim-fail" if i % 10 == 0 else f"p{i}"
+        ada.key.create(T2V, {"prompt": prompt})
+    gateway.finish_upstream_tasks()
+    workers = [gateway.syncer(owner, threads=8) for owner in ("w1", "w2")]
+
+    threads = [threading.Thread(target=lambda w=w: [w.run_once(now=LATER) for _ in range(3)])
+               for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    done = statuses()
+    assert sum(s == "succeed" for s in done.values()) == 270
+    assert sum(s == "failed" for s in done.values()) == 30
+    assert len(gateway.charges("refund")) == 30
+    assert ada.balance == (10_000 - 270 * 5) * CNY
+
+
+def test_polling_policy_has_a_ceiling():
+    policy = SyncPolicy(first_poll_ms=2000, backoff=1.5, poll_ceiling_ms=30_000)
+    assert [policy.next_poll_in(n) for n in (0, 1, 2, 10)] == [2000, 3000, 4500, 30_000]
+
