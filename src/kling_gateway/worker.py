@@ -8,6 +8,7 @@ import os
 import secrets
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import replace
 
 from kling_gateway.config import Settings
@@ -36,23 +37,35 @@ class Worker:
         self.stopping = threading.Event()
 
     def run_once(self) -> int:
-        """One pass; returns how much work it found (0: nothing was due)."""
+        """One pass of each loop; returns how much work it found (0: nothing was due)."""
         return self.syncer.run_once() + callbacks.deliver_due(self.settings)
 
     def run(self) -> None:
+        """Sync and callback delivery run as two loops, so that slow client servers never
+        delay the tasks themselves."""
         log.info("worker %s started", self.syncer.owner)
+        deliveries = threading.Thread(
+            target=self._loop, args=("callbacks", lambda: callbacks.deliver_due(self.settings)),
+            name="kling-gateway-callbacks", daemon=True)
+        deliveries.start()
+        try:
+            self._loop("sync", self.syncer.run_once)
+        finally:
+            deliveries.join(timeout=30)
+            self.syncer.close()
+            log.info("worker %s stopped", self.syncer.owner)
+
+    def _loop(self, name: str, step: Callable[[], int]) -> None:
         try:
             while not self.stopping.is_set():
                 try:
-                    busy = self.run_once()
+                    busy = step()
                 except Exception:  # a database hiccup must not end the worker
-                    log.exception("worker pass failed")
+                    log.exception("worker %s pass failed", name)
                     busy = 0
                 self.stopping.wait(0 if busy else self.idle_seconds)
         finally:
-            self.syncer.close()
             database.close()
-            log.info("worker %s stopped", self.syncer.owner)
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="kling-gateway-worker", daemon=True)

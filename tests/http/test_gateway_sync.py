@@ -206,3 +206,35 @@ def test_polling_policy_has_a_ceiling():
     policy = SyncPolicy(first_poll_ms=2000, backoff=1.5, poll_ceiling_ms=30_000)
     assert [policy.next_poll_in(n) for n in (0, 1, 2, 10)] == [2000, 3000, 4500, 30_000]
 
+
+
+def test_many_running_tasks_are_read_from_the_upstream_list(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    for i in range(30):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    gateway.finish_upstream_tasks()
+    queries: list[str] = []
+    upstream.simulator.before_call = (  # count the upstream reads the worker makes
+        lambda create_body=None, _real=upstream.simulator.before_call:
+        queries.append("read") or _real(create_body))
+
+    gateway.syncer(list_from=20, list_page_size=500).run_once(now=LATER)
+
+    assert set(statuses().values()) == {"succeed"}
+    assert len(queries) == 1  # one list page instead of 30 queries
+
+
+def test_the_list_is_not_used_for_a_few_tasks(gateway):
+    upstream = gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    for i in range(3):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    gateway.finish_upstream_tasks()
+    queries: list[str] = []
+    upstream.simulator.before_call = (
+        lambda create_body=None, _real=upstream.simulator.before_call:
+        queries.append("read") or _real(create_body))
+
+    gateway.syncer(list_from=20).run_once(now=LATER)
+    assert set(statuses().values()) == {"succeed"} and len(queries) == 3

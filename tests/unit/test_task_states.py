@@ -36,3 +36,4 @@ def test_upstream_status_accepts_only_the_official_values():
     assert upstream_status("queued") is None
     assert upstream_status("succeeded") is None
     assert upstream_status(None) is None
+

@@ -11,21 +11,26 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from kling_gateway.config import Settings
+from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services import task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import database
-from kling_gateway.storage.models import Task
+from kling_gateway.storage.models import Channel, Task
+from kling_gateway.upstream.errors import UpstreamError
+from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
+_RUNNING = (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,13 @@ class SyncPolicy:
     batch: int = 200
     threads: int = 16
     per_channel: int = 8
-    """Upstream requests in flight at once per channel."""
+    """Upstream requests in flight at once per channel ..."""
+    per_channel_rps: float = 20.0
+    """... and per second."""
+    list_from: int = 20
+    """From this many due tasks of one family on one channel, read them from Kling's list
+    (500 a page) instead of one query each."""
+    list_page_size: int = 500
     lost_after_ms: int = tasks.LOST_AFTER_MS
     """A ``submitting`` task this old lost its request (a crash): reconcile it."""
 
@@ -59,13 +70,53 @@ class Syncer:
                                         thread_name_prefix=f"sync-{owner}")
         self._slots_lock = threading.Lock()
         self._channel_slots: dict[int | None, threading.Semaphore] = {}
+        self._channel_pace: dict[int | None, Pace] = {}
 
     def run_once(self, now: int | None = None) -> int:
         """Handle every task due by ``now`` (default: now); returns how many were handled."""
         now = task_states.now_ms() if now is None else now
         claimed = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms)
-        list(self._pool.map(self._in_pool, claimed))
+        listed = self._poll_by_list(claimed)
+        list(self._pool.map(self._in_pool, [t for t in claimed if t.id not in listed]))
         return len(claimed) + self._dispatch_queue(now)
+
+    def _poll_by_list(self, claimed: list[Task]) -> set[str]:
+        """Read large groups of running tasks page by page; answers the ids it handled."""
+        groups: dict[tuple[int, str], list[Task]] = {}
+        for task in claimed:
+            if task.upstream_task_id and task.channel_id and task.status in _RUNNING:
+                groups.setdefault((task.channel_id, task.family), []).append(task)
+        handled: set[str] = set()
+        for (channel_id, family), group in groups.items():
+            if len(group) >= self.policy.list_from:
+                handled |= self._read_pages(channel_id, family, group)
+        return handled
+
+    def _read_pages(self, channel_id: int, family: str, group: list[Task]) -> set[str]:
+        wanted = {task.upstream_task_id: task for task in group}
+        client = self.upstreams.client_for(Channel.get_by_id(channel_id))
+        path = TASK_PATHS[Family(family)]
+        found: dict[str, Task] = {}
+        pages = len(group) // self.policy.list_page_size + 2  # in-flight tasks are the newest
+        for page in range(1, pages + 1):
+            try:
+                with self._slot(channel_id):
+                    rows = client.get(path, {"pageNum": page,
+                                             "pageSize": self.policy.list_page_size})
+            except UpstreamError as failure:
+                log.info("listing %s on channel %s failed: %s", family, channel_id, failure)
+                break
+            for row in rows or []:
+                task = wanted.get(str(row.get("task_id")))
+                if task is not None and task.id not in found:
+                    tasks.apply_upstream(task.id, row)
+                    found[task.id] = task
+            if len(found) == len(group) or len(rows or []) < self.policy.list_page_size:
+                break
+        for task in found.values():
+            task_store.release(task.id, self.owner,
+                               task_states.now_ms() + self.policy.next_poll_in(task.poll_count))
+        return set(found)
 
     def _in_pool(self, task: Task) -> None:
         try:
@@ -133,5 +184,27 @@ class Syncer:
         with self._slots_lock:
             slot = self._channel_slots.setdefault(
                 channel_id, threading.BoundedSemaphore(self.policy.per_channel))
+            pace = self._channel_pace.setdefault(channel_id, Pace(self.policy.per_channel_rps))
         with slot:
+            pace.wait()
             yield
+
+
+class Pace:
+    """At most ``per_second`` starts per second, spread evenly; callers wait their turn."""
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self._interval = 1.0 / per_second
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            self._sleep(start - now)
