@@ -30,6 +30,14 @@ class Settings:
     """A task still 'submitting' this long after submit lost its answer (a crash, a timeout):
     the worker looks it up upstream, then attaches it or fails and refunds it. Keep it above
     the upstream read timeout."""
+    redis_url: str | None = None
+    """Shared state for several instances (rate limits); unset: kept in each process."""
+    secret_key: str | None = None
+    """Encrypts channel and token secret keys at rest."""
+    token_requests_per_second: float | None = None
+    """Per-token request rate (1302 / HTTP 429 above it); unset: no limit."""
+    token_running_tasks: int | None = None
+    """Per-token unfinished tasks at once (1302 / HTTP 429 above it); unset: no limit."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -46,4 +54,18 @@ class Settings:
             upstream_read_timeout_seconds=float(
                 environ.get("KLING_GATEWAY_UPSTREAM_READ_TIMEOUT_SECONDS") or 60.0),
             lost_after_seconds=float(environ.get("KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0),
+            redis_url=environ.get("KLING_GATEWAY_REDIS_URL") or None,
+            secret_key=environ.get("KLING_GATEWAY_SECRET_KEY") or None,
+            token_requests_per_second=_number(environ, "KLING_GATEWAY_TOKEN_REQUESTS_PER_SECOND"),
+            token_running_tasks=_whole(environ, "KLING_GATEWAY_TOKEN_RUNNING_TASKS"),
         )
+
+
+def _number(environ: Mapping[str, str], name: str) -> float | None:
+    value = environ.get(name)
+    return float(value) if value else None
+
+
+def _whole(environ: Mapping[str, str], name: str) -> int | None:
+    value = environ.get(name)
+    return int(value) if value else None
