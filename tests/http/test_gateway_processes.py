@@ -61,7 +61,7 @@ def sim_task_seconds() -> float:
 
 @pytest.fixture
 def deployment(database_url, sim_task_seconds) -> Iterator[Deployment]:
-    """A simulator process, a database with a channel to it and a user 'ada' with 100 CNY."""
+    """A simulator process, a database with a channel to it and a user 'ada' with 1000 CNY."""
     sim_port = free_port()
     env = {"KLING_GATEWAY_DATABASE_URL": database_url,
            "KLING_GATEWAY_CALLBACK_ALLOW_NETWORKS": "127.0.0.0/8",
@@ -76,7 +76,7 @@ def deployment(database_url, sim_task_seconds) -> Iterator[Deployment]:
         migrate()
         channels.add_channel("sim", access_key=SIM_AK, secret_key=SIM_SK,
                              base_url=f"http://127.0.0.1:{sim_port}")
-        accounts.create_user("ada", balance=100 * 10_000)
+        accounts.create_user("ada", balance=1000 * 10_000)
         issued = accounts.create_token("ada")
         database.close()
         yield Deployment(env, f"http://127.0.0.1:{sim_port}", free_port(), issued, stack)
@@ -144,3 +144,46 @@ def test_a_killed_gateway_loses_nothing(deployment):
             assert refunds == 0 and jobs_per_task.get(task.id) == 1, task.id
     assert set(jobs_per_task) <= {task.id for task in Task.select()}
     assert sum(code == 200 for code in outcomes) <= Task.select().count()
+
+
+def test_two_gateways_and_two_workers_share_postgresql(deployment):
+    if deployment.env["KLING_GATEWAY_DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("several gateway instances share PostgreSQL, not a SQLite file")
+    deployment.start_gateway("--no-worker")
+    second_port = free_port()
+    deployment.stack.enter_context(kling_gateway(
+        "serve", "--port", str(second_port), "--no-worker", env=deployment.env,
+        ready_url=f"http://127.0.0.1:{second_port}/v1/openapi.json"))
+    for _ in range(2):
+        deployment.stack.enter_context(kling_gateway("worker", env=deployment.env))
+    first = deployment.api()
+    second = KlingApi(f"http://127.0.0.1:{second_port}", deployment.ada.access_key,
+                      deployment.ada.secret_key)
+
+    answers = []
+    doomed = 0
+    for index in range(40):
+        api = first if index % 2 else second
+        prompt = ("#sim-fail " if index % 7 == 0 else "#sim-unsafe " if index % 11 == 0
+                  else "") + f"mixed {index}"
+        doomed += prompt.startswith("#sim-fail")
+        family = ("/v1/images/generations" if index % 3 == 0 else T2V)
+        answers.append(api.post(family, {"prompt": prompt, "external_task_id": f"m{index}"}))
+        if index % 5 == 0:  # reads through the other instance meanwhile
+            (second if api is first else first).get(f"{T2V}/m{index}")
+
+    open_database(deployment.env["KLING_GATEWAY_DATABASE_URL"])
+    deadline = time.monotonic() + 90
+    while Task.select().where(Task.status.not_in(["succeed", "failed"])).exists():
+        assert time.monotonic() < deadline, [t.status for t in Task.select()]
+        time.sleep(0.2)
+
+    refused = [a for a in answers if a.status_code != 200]
+    assert {a.json()["code"] for a in refused} == {1301}
+    assert Task.select().count() == 40
+    for task in Task.select():
+        refunds = (LedgerEntry.select()
+                   .where((LedgerEntry.task == task.id) & (LedgerEntry.kind == "refund")).count())
+        assert refunds == (1 if task.status == "failed" else 0), task.id
+    failed = Task.select().where(Task.status == "failed").count()
+    assert failed == len(refused) + doomed
