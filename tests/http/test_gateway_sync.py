@@ -238,3 +238,21 @@ def test_the_list_is_not_used_for_a_few_tasks(gateway):
 
     gateway.syncer(list_from=20).run_once(now=LATER)
     assert set(statuses().values()) == {"succeed"} and len(queries) == 3
+
+
+def test_the_oldest_tasks_are_found_deep_in_the_list(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    for i in range(20):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    gateway.clock.advance(5)  # all processing upstream
+    queries: list[str] = []
+    upstream.simulator.before_call = (
+        lambda create_body=None, _real=upstream.simulator.before_call:
+        queries.append("read") or _real(create_body))
+
+    # the 5 claimed are the oldest: the last of 4 pages of 5, newest first
+    gateway.syncer(batch=5, list_from=3, list_page_size=5).run_once(now=LATER)
+
+    assert Task.select().where(Task.status == "processing").count() == 5
+    assert len(queries) == 4  # four list pages, no single queries

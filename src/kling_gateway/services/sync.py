@@ -49,6 +49,7 @@ class SyncPolicy:
     """From this many due tasks of one family on one channel, read them from Kling's list
     (500 a page) instead of one query each."""
     list_page_size: int = 500
+    list_max_pages: int = 40
     lost_after_ms: int = tasks.LOST_AFTER_MS
     """A ``submitting`` task this old lost its request (a crash): reconcile it."""
 
@@ -97,7 +98,10 @@ class Syncer:
         client = self.upstreams.client_for(Channel.get_by_id(channel_id))
         path = TASK_PATHS[Family(family)]
         found: dict[str, Task] = {}
-        pages = len(group) // self.policy.list_page_size + 2  # in-flight tasks are the newest
+        # Kling lists newest first and the claimed tasks may be the oldest in flight, so read
+        # as deep as this channel's tasks in flight go (bounded), stopping once all are found.
+        in_flight = task_store.count_running(channel_id, family)
+        pages = min(in_flight // self.policy.list_page_size + 2, self.policy.list_max_pages)
         for page in range(1, pages + 1):
             try:
                 with self._slot(channel_id):

@@ -93,3 +93,11 @@ def release(task_id: str, owner: str, next_poll_at: int, *, count_poll: bool = T
     (Task.update(lease_owner=None, lease_until=None, next_poll_at=next_poll_at,
                  poll_count=Task.poll_count + (1 if count_poll else 0))
      .where((Task.id == task_id) & (Task.lease_owner == owner)).execute())
+
+
+def count_running(channel_id: int, family: str) -> int:
+    """Tasks of ``family`` that Kling is running for the gateway on this channel."""
+    return (Task.select()
+            .where((Task.channel == channel_id) & (Task.family == family)
+                   & Task.status.in_([TaskStatus.SUBMITTED, TaskStatus.PROCESSING]))
+            .count())
