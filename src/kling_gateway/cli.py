@@ -58,13 +58,21 @@ def _serve_parser(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--no-worker", action="store_true",
                        help="do not run the background worker in this process (run "
                             "'kling-gateway worker' separately)")
+    _log_format_option(serve)
     serve.set_defaults(run=_run_serve)
     worker = commands.add_parser(
         "worker", help="finish tasks in the background and deliver callbacks",
         description="Poll upstream tasks, send queued ones, reconcile lost ones, fail and refund "
                     "overdue ones and deliver client callbacks; several workers may share "
                     "one PostgreSQL database.")
+    _log_format_option(worker)
     worker.set_defaults(run=_run_worker)
+
+
+def _log_format_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-format", choices=("json", "text"), default="json",
+                        help="json: one object a line, one line per request (default); text: "
+                             "for people")
 
 
 def _worker_count(text: str) -> int:
@@ -78,22 +86,26 @@ def _run_serve(args: argparse.Namespace) -> int:
 
     if not args.demo:
         return serve.serve(args.host, args.port, workers=args.workers,
-                           sync=not args.no_worker)
+                           sync=not args.no_worker, log_format=args.log_format)
     if args.workers != 1:
         print("--demo runs one worker; ignoring --workers", file=sys.stderr, flush=True)
-    return serve.serve_demo(args.host, args.port)
+    return serve.serve_demo(args.host, args.port, log_format=args.log_format)
 
 
 def _run_worker(args: argparse.Namespace) -> int:
     import signal
 
+    from kling_gateway import logs
     from kling_gateway.config import Settings
     from kling_gateway.services.upstreams import Upstreams
     from kling_gateway.storage.db import open_database
+    from kling_gateway.storage.encryption import configure_keyring
     from kling_gateway.storage.migrations import migrate
     from kling_gateway.worker import Worker
 
+    logs.configure(args.log_format)
     settings = Settings.from_env()
+    configure_keyring(settings)
     open_database(settings.database_url)
     migrate()
     worker = Worker(settings, Upstreams.from_settings(settings))

@@ -23,6 +23,7 @@ from kling_gateway.domain.money import parse_cny
 from kling_gateway.domain.pricing import canonical_price_key
 from kling_gateway.services import accounts, channels, prices, views
 from kling_gateway.storage.db import open_database
+from kling_gateway.storage.encryption import configure_keyring, rotate_secrets
 from kling_gateway.storage.migrations import migrate
 
 
@@ -61,6 +62,14 @@ def add_parsers(commands: argparse._SubParsersAction) -> None:
     ledger.add_argument("name")
     _add_paging(ledger)
     ledger.set_defaults(run=_runner(_ledger, migrate_first=True))
+    rotate = groups.add_parser(
+        "rotate-secret-key", parents=[common],
+        help="re-encrypt every stored secret key with KLING_GATEWAY_SECRET_KEY",
+        description="Re-encrypt channel and token secret keys with KLING_GATEWAY_SECRET_KEY, "
+                    "reading values written under KLING_GATEWAY_OLD_SECRET_KEYS "
+                    "(comma-separated) or in clear; values already under the current key are "
+                    "left alone, so running it again changes nothing.")
+    rotate.set_defaults(run=_runner(_rotate_secret_key, migrate_first=True))
 
 
 def _group(groups: argparse._SubParsersAction, name: str,
@@ -209,7 +218,9 @@ def _runner(handler: Handler, *,
 def _run(handler: Handler, args: argparse.Namespace, *, migrate_first: bool) -> int:
     db = None
     try:
-        db = open_database(Settings.from_env().database_url)
+        settings = Settings.from_env()
+        configure_keyring(settings, quiet=True)
+        db = open_database(settings.database_url)
         if migrate_first:
             migrate()
         output = handler(args)
@@ -252,6 +263,17 @@ def _user_line(view: dict[str, Any]) -> str:
 def _entry_line(name: str, view: dict[str, Any]) -> str:
     return (f"{view['kind']} {view['amount']} CNY for {name}: "
             f"balance {view['balance_after']} CNY (entry {view['id']})")
+
+
+# ---- secret key rotation --------------------------------------------------------------------
+
+
+def _rotate_secret_key(args: argparse.Namespace) -> Output:
+    done = rotate_secrets()
+    view = {"reencrypted": done.reencrypted, "already_current": done.current,
+            "key_id": done.key_id}
+    return Output(view, f"re-encrypted {done.reencrypted} secret values with key {done.key_id} "
+                        f"({done.current} already current)")
 
 
 # ---- migrate --------------------------------------------------------------------------------

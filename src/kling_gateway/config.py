@@ -7,6 +7,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
+# The largest request Kling accepts: image2video with `image`, `static_mask` and 6
+# `dynamic_masks` (the motion brush excludes `image_tail`, so 8 images; multi-image2video takes
+# 4), each a file of up to 10 MB sent as raw Base64: 4 characters per 3 bytes, 13,981,016 for
+# 10 MiB. Add 4 MiB for the prompts, trajectories and JSON around them, and for encoders that
+# escape "/" as "\/" (1/64 of Base64): 8 x 13,981,016 + 4 MiB = 116,042,432 bytes (~111 MiB).
+IMAGE_BASE64_BYTES = 4 * -(-10 * 2**20 // 3)
+DEFAULT_MAX_BODY_BYTES = 8 * IMAGE_BASE64_BYTES + 4 * 2**20
 
 
 @dataclass(frozen=True)
@@ -33,11 +40,16 @@ class Settings:
     redis_url: str | None = None
     """Shared state for several instances (rate limits); unset: kept in each process."""
     secret_key: str | None = None
-    """Encrypts channel and token secret keys at rest."""
+    """Encrypts channel and token secret keys at rest: a Fernet key, or at least 32 random
+    characters (``storage/encryption.py``); unset: development mode, secrets stored in clear."""
+    old_secret_keys: tuple[str, ...] = ()
+    """Previous secret keys, still accepted for decryption while a rotation is under way."""
     token_requests_per_second: float | None = None
     """Per-token request rate (1302 / HTTP 429 above it); unset: no limit."""
     token_running_tasks: int | None = None
     """Per-token unfinished tasks at once (1302 / HTTP 429 above it); unset: no limit."""
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    """A request body above this is refused with 1201 / HTTP 400 before it is read."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -56,8 +68,13 @@ class Settings:
             lost_after_seconds=float(environ.get("KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0),
             redis_url=environ.get("KLING_GATEWAY_REDIS_URL") or None,
             secret_key=environ.get("KLING_GATEWAY_SECRET_KEY") or None,
+            old_secret_keys=tuple(k.strip() for k in
+                                  environ.get("KLING_GATEWAY_OLD_SECRET_KEYS", "").split(",")
+                                  if k.strip()),
             token_requests_per_second=_number(environ, "KLING_GATEWAY_TOKEN_REQUESTS_PER_SECOND"),
             token_running_tasks=_whole(environ, "KLING_GATEWAY_TOKEN_RUNNING_TASKS"),
+            max_body_bytes=_whole(environ, "KLING_GATEWAY_MAX_BODY_BYTES")
+            or DEFAULT_MAX_BODY_BYTES,
         )
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -25,6 +27,7 @@ from typing import Any
 import uvicorn
 from connexion import FlaskApp
 
+from kling_gateway import logs, metrics
 from kling_gateway.app import create_app
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import ResourceNotFound
@@ -41,6 +44,7 @@ from kling_gateway.simulator.settings import (
 )
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import database, open_database
+from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.worker import Worker
 
@@ -55,20 +59,25 @@ DEMO_PROMPT = "a red panda drinking tea"
 
 def app_from_env() -> FlaskApp:
     """What each uvicorn worker serves (an import-string factory, so workers can start it)."""
+    logs.configure(os.environ.get(logs.FORMAT_ENV, "json"))  # a fresh interpreter: log as told
     return create_app(Settings.from_env())
 
 
-def serve(host: str, port: int, *, workers: int = 1, sync: bool = True) -> int:
+def serve(host: str, port: int, *, workers: int = 1, sync: bool = True,
+          log_format: str = "json") -> int:
     """Serve the gateway configured by the environment until uvicorn is told to stop; unless
     ``sync`` is off, a background worker in this process finishes tasks and sends callbacks."""
+    logs.configure(log_format)
     settings = Settings.from_env()
     upstreams = Upstreams.from_settings(settings)
     if workers > 1:
+        configure_keyring(settings)  # for this process's background worker
         open_database(settings.database_url)
         migrate()  # once, here, before the workers open the database
         database.close()
+        os.environ[logs.FORMAT_ENV] = log_format
         _print_urls(host, port, settings, workers=workers)
-        with background_worker(settings, upstreams, enabled=sync):
+        with shared_metrics_dir(), background_worker(settings, upstreams, enabled=sync):
             _run(APP_FACTORY, host, port, factory=True, workers=workers)
     else:
         app = create_app(settings, upstreams=upstreams)
@@ -76,6 +85,21 @@ def serve(host: str, port: int, *, workers: int = 1, sync: bool = True) -> int:
         with background_worker(settings, upstreams, enabled=sync):
             _run(app, host, port)
     return 0
+
+
+@contextmanager
+def shared_metrics_dir() -> Iterator[None]:
+    """Every process counts into one directory, so any worker's /metrics shows them all: the
+    operator's ``PROMETHEUS_MULTIPROC_DIR`` or else a fresh one, removed afterwards."""
+    if metrics.multiprocess_dir():
+        yield
+        return
+    path = tempfile.mkdtemp(prefix="kling-gateway-metrics-")
+    metrics.use_multiprocess_dir(path)
+    try:
+        yield
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager
@@ -94,8 +118,10 @@ def background_worker(settings: Settings, upstreams: Upstreams, *,
         thread.join(timeout=30)
 
 
-def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ) -> int:
+def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ, *,
+               log_format: str = "json") -> int:
     """Serve a self-contained demo: simulator upstream, demo user, fresh keys, curl lines."""
+    logs.configure(log_format)
     settings = demo_settings(environ)
     upstreams = Upstreams.from_settings(settings)
     app = create_app(settings, upstreams=upstreams)
@@ -225,7 +251,10 @@ def _run(app: Any, host: str, port: int, **options: Any) -> None:
     # lifespan "on": Connexion resolves every operationId at start-up, and a handler that cannot
     # be resolved must stop the server rather than turn every request into a 500.
     with suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it shut down for
-        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on", **options)
+        # Our own line per request replaces uvicorn's access log (which shows raw paths, and a
+        # callback URL's path holds its secret); log_config=None keeps our formatter.
+        uvicorn.run(app, host=host, port=port, log_level="info", lifespan="on",
+                    access_log=False, log_config=None, **options)
 
 
 @contextmanager

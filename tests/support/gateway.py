@@ -98,14 +98,14 @@ class Gateway:
 
 
 def start_gateway(database_url: str, stack: ExitStack, *,
-                  read_timeout: float = 10.0, public: bool = False) -> Gateway:
+                  read_timeout: float = 10.0, public: bool = False, **overrides: Any) -> Gateway:
     """A gateway that refreshes tasks from upstream on every read (no staleness window), so a
     test sees upstream progress as soon as it moves the simulators' clock."""
     upstreams = Upstreams(timeouts=Timeouts(connect=2.0, read=read_timeout), stale_after_ms=0,
                           cooldown_seconds=600)
     stack.callback(upstreams.close)
     settings = Settings(database_url=database_url, admin_token="admin-token",
-                        callback_allow_networks=("127.0.0.0/8",))
+                        callback_allow_networks=("127.0.0.0/8",), **overrides)
     app = create_app(settings, upstreams=upstreams, validate_responses=True)
     assert app.app.config["KLING_GATEWAY"].upstreams is upstreams
     stack.callback(database.close)

@@ -6,7 +6,7 @@ import hmac
 import time
 from dataclasses import dataclass
 
-from kling_gateway import kling_jwt
+from kling_gateway import kling_jwt, logs
 from kling_gateway.domain.errors import AuthenticationFailed, TokenExpired
 from kling_gateway.services.accounts import hash_api_key
 from kling_gateway.storage.models import ApiToken, User
@@ -47,6 +47,7 @@ def _caller(token: ApiToken, now: float) -> Caller:
     if token.expires_at is not None and now * 1000 >= token.expires_at:
         raise TokenExpired("the token has expired")
     models = tuple(token.allowed_models) if token.allowed_models else None
+    logs.note(user=user.name, token_id=token.id)
     return Caller(user_id=user.id, user_name=user.name, token_id=token.id, allowed_models=models)
 
 
@@ -58,4 +59,5 @@ def authenticate_admin(authorization: str | None, admin_token: str | None) -> di
             "authentication failed: the admin API is disabled; set KLING_GATEWAY_ADMIN_TOKEN")
     if not hmac.compare_digest(credential.encode(), admin_token.encode()):
         raise AuthenticationFailed("authentication failed: wrong admin token")
+    logs.note(user="admin")
     return {"sub": "admin"}

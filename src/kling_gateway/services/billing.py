@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kling_gateway import logs, metrics
 from kling_gateway.domain.errors import PermissionDenied
+from kling_gateway.domain.money import format_cny
 from kling_gateway.domain.pricing import PriceQuote, price_quote
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import ledger
@@ -35,12 +37,18 @@ def bill_for(operation: str, body: dict[str, Any], caller: Caller) -> Bill:
 
 def charge(caller: Caller, bill: Bill, *, task_id: str | None = None) -> LedgerEntry | None:
     """Debit the bill (1102 when short); nothing is written for a free operation."""
+    logs.note(price_key=bill.quote.key, amount=format_cny(bill.total))
     if bill.total == 0:
         return None
-    return ledger.debit(caller.user_id, bill.total, token_id=caller.token_id, task_id=task_id,
-                        price_key=bill.quote.key)
+    entry = ledger.debit(caller.user_id, bill.total, token_id=caller.token_id, task_id=task_id,
+                         price_key=bill.quote.key)
+    metrics.charged(bill.total, task_id=task_id)
+    return entry
 
 
 def refund(charge_id: int, reason: str = "") -> bool:
     """Give a charge back; True if this call refunded it, False if it was refunded before."""
-    return ledger.refund(charge_id, note=reason) is not None
+    entry = ledger.refund(charge_id, note=reason)
+    if entry is not None:
+        metrics.refunded(entry.amount, task_id=entry.task_id)
+    return entry is not None

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from peewee import Expression, fn
 
-from kling_gateway import webhooks
+from kling_gateway import metrics, webhooks
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.services.views import task_view
@@ -105,10 +105,13 @@ def _attempt(settings: Settings, http: Any, delivery: CallbackDelivery, now: int
     refusal = _target_refusal(delivery.url, settings)
     if secret is None or refusal is not None:
         _finish(delivery, lease, abandoned_at=now, last_error=refusal or NO_SECRET)
+        metrics.callback_attempted("abandoned")
         return 0
     status, error = _post(http, delivery, secret, now)
+    outcome = _outcome(delivery, status, now)
     _finish(delivery, lease, attempts=CallbackDelivery.attempts + 1, last_status_code=status,
-            last_error=error, **_outcome(delivery, status, now))
+            last_error=error, **outcome)
+    metrics.callback_attempted(_outcome_name(outcome))
     return 1
 
 
@@ -162,6 +165,12 @@ def _outcome(delivery: CallbackDelivery, status: int | None, now: int) -> dict[s
     if now >= give_up_at:
         return {"abandoned_at": now}
     return {"next_attempt_at": min(now + _backoff(delivery.attempts + 1), give_up_at)}
+
+
+def _outcome_name(outcome: dict[str, int]) -> str:
+    """``delivered``, ``abandoned`` or ``retrying``: the metric label of an attempt."""
+    return ("delivered" if "delivered_at" in outcome
+            else "abandoned" if "abandoned_at" in outcome else "retrying")
 
 
 def _backoff(failures: int) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from kling_gateway import metrics
 from kling_gateway.domain.tasks import TaskStatus, can_move
 from kling_gateway.services import callbacks
 from kling_gateway.storage import ledger, tasks
@@ -39,6 +40,7 @@ def advance(task_id: str, new: TaskStatus, **changes: Any) -> bool:
             tasks.remember_videos(moved, changes["result"].get("videos") or [])
         if new.public != current.public:
             callbacks.enqueue(moved, now)
+    metrics.task_moved(new.value)
     return True
 
 
@@ -49,5 +51,5 @@ def touch(task_id: str, **changes: Any) -> None:
 
 def _refund(task_id: str, reason: str) -> None:
     charge = tasks.charge_of(task_id)
-    if charge is not None:
-        ledger.refund(charge.id, note=reason)
+    if charge is not None and ledger.refund(charge.id, note=reason) is not None:
+        metrics.refunded(charge.amount, task_id=task_id)

@@ -7,11 +7,12 @@ import logging
 import secrets
 from typing import Any
 
+from kling_gateway import logs
 from kling_gateway.domain import rules
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
-from kling_gateway.services import billing, callbacks, relay, selections, task_states
+from kling_gateway.services import billing, callbacks, limits, relay, selections, task_states
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
@@ -44,8 +45,10 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
     bill = billing.bill_for(family.value, body, caller)
     channels = _channels_for(upstreams, caller, family, body, bill.quote.model_name)
     task_id = new_task_id()
+    logs.note(task_id=task_id)
     callback_secret = secrets.token_urlsafe(24) if context.settings.public_url else None
     with write_transaction():
+        limits.check_running_tasks(caller, context.settings.token_running_tasks)
         now = task_states.now_ms()
         task_store.insert(
             id=task_id, user=caller.user_id, token=caller.token_id, family=family.value,
@@ -139,6 +142,7 @@ def find(context: GatewayContext, caller: Caller, family: Family,
     task = task_store.find_own(caller.user_id, family.value, task_or_external_id)
     if task is None:
         raise ResourceNotFound(f"task not found: {task_or_external_id}")
+    logs.note(task_id=task.id)
     refresh_if_stale(context.upstreams, task)
     return Task.get_by_id(task.id)
 

@@ -38,14 +38,15 @@ class Upstreams:
         return cls(timeouts=Timeouts(read=settings.upstream_read_timeout_seconds))
 
     def client_for(self, channel: Channel) -> KlingClient:
-        """The channel's pooled client, rebuilt when its URL or keys change."""
+        """The channel's pooled client, rebuilt when its URL, keys or name change."""
         identity = (channel.base_url, channel.access_key, channel.secret_key)
         with self._lock:
             cached = self._clients.get(channel.id)
-            if cached is None or cached[0] != identity:
+            if cached is None or cached[0] != identity or cached[1].name != channel.name:
                 if cached is not None:
                     cached[1].close()
-                cached = (identity, KlingClient(*identity, timeouts=self._timeouts))
+                cached = (identity, KlingClient(*identity, timeouts=self._timeouts,
+                                                name=channel.name))
                 self._clients[channel.id] = cached
             return cached[1]
 

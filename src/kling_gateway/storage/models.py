@@ -19,6 +19,7 @@ from peewee import (
 )
 
 from kling_gateway.storage.db import database
+from kling_gateway.storage.encryption import EncryptedTextField
 
 
 class JSONField(TextField):
@@ -54,7 +55,7 @@ class ApiToken(BaseModel):
     key_hash = CharField(max_length=64, unique=True)
     key_hint = CharField(max_length=16)
     access_key = CharField(max_length=64, unique=True)
-    secret_key = CharField(max_length=128)
+    secret_key = EncryptedTextField(max_length=128)
     spend_limit = BigIntegerField(null=True)
     spent = BigIntegerField(default=0)
     expires_at = BigIntegerField(null=True)
@@ -80,7 +81,7 @@ class Channel(BaseModel):
     name = CharField(max_length=100, unique=True)
     base_url = CharField(max_length=500)
     access_key = CharField(max_length=128)
-    secret_key = CharField(max_length=256)
+    secret_key = EncryptedTextField(max_length=256)
     priority = IntegerField(default=0)
     weight = IntegerField(default=1)
     enabled = BooleanField(default=True)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
+from kling_gateway import logs, metrics
 from kling_gateway.upstream.auth import ChannelToken
 from kling_gateway.upstream.errors import (
     UpstreamAmbiguous,
+    UpstreamError,
     UpstreamRefused,
     UpstreamUnreachable,
 )
@@ -30,12 +34,14 @@ DEFAULT_TIMEOUTS = Timeouts()
 
 
 class KlingClient:
-    """One channel's connection pool and token."""
+    """One channel's connection pool and token; ``name`` labels its metrics and log lines
+    (default: the host of ``base_url``)."""
 
     def __init__(self, base_url: str, access_key: str, secret_key: str, *,
                  timeouts: Timeouts = DEFAULT_TIMEOUTS, session: requests.Session | None = None,
-                 pool_size: int = 32) -> None:
+                 pool_size: int = 32, name: str | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.name = name or urlsplit(self.base_url).netloc
         self._token = ChannelToken(access_key, secret_key)
         self._timeouts = timeouts
         self._session = session or requests.Session()
@@ -62,6 +68,21 @@ class KlingClient:
         self._session.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One request, counted and timed by channel and outcome."""
+        started = time.perf_counter()
+        outcome = "ambiguous"
+        try:
+            data = self._request(method, path, **kwargs)
+            outcome = "ok"
+            return data
+        except UpstreamError as error:
+            outcome = _outcome_of(error)
+            raise
+        finally:
+            metrics.upstream_called(self.name, outcome, time.perf_counter() - started)
+            logs.note(channel=self.name)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             response = self._session.request(
                 method, self.base_url + path, headers={"Authorization": self._token.bearer()},
@@ -75,6 +96,12 @@ class KlingClient:
         except requests.RequestException as exc:
             raise UpstreamAmbiguous(f"request to {self.base_url} failed: {exc}") from exc
         return _data_of(response)
+
+
+def _outcome_of(error: UpstreamError) -> str:
+    if isinstance(error, UpstreamRefused):
+        return "refused"
+    return "unreachable" if isinstance(error, UpstreamUnreachable) else "ambiguous"
 
 
 def _never_sent(exc: requests.ConnectionError) -> bool:
@@ -94,6 +121,7 @@ def _data_of(response: requests.Response) -> Any:
         envelope = None
     if not isinstance(envelope, dict):
         raise UpstreamAmbiguous(f"upstream answered HTTP {response.status_code} without JSON")
+    logs.note(upstream_request_id=envelope.get("request_id"))
     code = envelope.get("code")
     if response.status_code >= 500:
         raise UpstreamAmbiguous(str(envelope.get("message") or f"HTTP {response.status_code}"),

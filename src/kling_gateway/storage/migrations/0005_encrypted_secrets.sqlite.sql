@@ -1,0 +1,3 @@
+-- 0005 secret keys encrypted at rest (sqlite): SQLite does not enforce VARCHAR lengths, so the
+-- longer ciphertext fits the existing columns and there is nothing to change. Existing rows
+-- stay in clear until 'kling-gateway admin rotate-secret-key' encrypts them.
