@@ -24,7 +24,6 @@ from kling_gateway.services import task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
-from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Channel, Task
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
@@ -78,7 +77,10 @@ class Syncer:
         now = task_states.now_ms() if now is None else now
         claimed = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms)
         listed = self._poll_by_list(claimed)
-        list(self._pool.map(self._in_pool, [t for t in claimed if t.id not in listed]))
+        # Pool threads keep their own database connection for the worker's lifetime: closing it
+        # after each task made every poll reconnect (about 6 ms on PostgreSQL).
+        list(self._pool.map(self._handle_and_release,
+                            [t for t in claimed if t.id not in listed]))
         return len(claimed) + self._dispatch_queue(now)
 
     def _poll_by_list(self, claimed: list[Task]) -> set[str]:
@@ -121,12 +123,6 @@ class Syncer:
             task_store.release(task.id, self.owner,
                                task_states.now_ms() + self.policy.next_poll_in(task.poll_count))
         return set(found)
-
-    def _in_pool(self, task: Task) -> None:
-        try:
-            self._handle_and_release(task)
-        finally:
-            database.close()  # pool threads hold their own connections
 
     def _dispatch_queue(self, now: int) -> int:
         """Send queued tasks oldest first while slots are free; the first one that stays queued
