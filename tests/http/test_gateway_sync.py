@@ -256,3 +256,18 @@ def test_the_oldest_tasks_are_found_deep_in_the_list(gateway):
 
     assert Task.select().where(Task.status == "processing").count() == 5
     assert len(queries) == 4  # four list pages, no single queries
+
+
+def test_a_stopping_worker_hands_back_its_leases(gateway):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    for i in range(3):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    syncer = gateway.syncer("stopping")
+    held = task_store.claim_due("stopping", LATER, 10, 60_000)  # as if a pass were cut short
+    assert len(held) == 3 and all(Task.get_by_id(t.id).lease_owner for t in held)
+
+    syncer.close()
+
+    assert all(t.lease_owner is None and t.lease_until is None for t in Task.select())
+    assert len(task_store.claim_due("another", LATER, 10, 60_000)) == 3

@@ -140,7 +140,9 @@ class Syncer:
         return len(queued)
 
     def close(self) -> None:
+        """Let the polls in flight finish, then hand back any lease still held."""
         self._pool.shutdown(wait=True)
+        task_store.release_all(self.owner)
 
     def _handle_and_release(self, task: Task, retry_in_ms: int | None = None) -> None:
         wait = self.policy.next_poll_in(task.poll_count) if retry_in_ms is None else retry_in_ms

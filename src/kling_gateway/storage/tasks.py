@@ -101,3 +101,10 @@ def count_running(channel_id: int, family: str) -> int:
             .where((Task.channel == channel_id) & (Task.family == family)
                    & Task.status.in_([TaskStatus.SUBMITTED, TaskStatus.PROCESSING]))
             .count())
+
+
+def release_all(owner: str) -> int:
+    """A stopping worker gives back every lease it still holds, so others need not wait for
+    them to expire."""
+    return (Task.update(lease_owner=None, lease_until=None)
+            .where(Task.lease_owner == owner).execute())
