@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import replace
 
-from kling_gateway.services import task_states
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.services.sync import Syncer, SyncPolicy
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.models import Channel, Task
@@ -41,10 +41,10 @@ def test_polls_back_off_and_are_not_due_before_their_time(gateway):
     task_id = ada.jwt.create(T2V, {"prompt": "x"})["task_id"]
     syncer = gateway.syncer(first_poll_ms=1000, backoff=2.0, poll_ceiling_ms=3000)
 
-    assert syncer.run_once(now=task_states.now_ms()) == 0  # the first poll is 2 s away
+    assert syncer.run_once(now=now_ms()) == 0  # the first poll is 2 s away
     waits = []
     for _ in range(4):
-        before = task_states.now_ms()
+        before = now_ms()
         assert syncer.run_once(now=LATER) == 1
         waits.append(Task.get_by_id(task_id).next_poll_at - before)
     assert [round(w, -3) for w in waits] == [1000, 2000, 3000, 3000]

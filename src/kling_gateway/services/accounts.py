@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from peewee import IntegrityError, fn
 
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.names import check_name
@@ -28,10 +28,6 @@ class IssuedToken:
     api_key: str
     access_key: str
     secret_key: str
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def hash_api_key(api_key: str) -> str:

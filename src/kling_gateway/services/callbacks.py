@@ -15,7 +15,6 @@ from __future__ import annotations
 import ipaddress
 import json
 import socket
-import time
 from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
@@ -25,6 +24,7 @@ from peewee import Expression, fn
 
 from kling_gateway import metrics, webhooks
 from kling_gateway.config import Settings
+from kling_gateway.domain import clock
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.services.views import task_view
 from kling_gateway.storage.models import ApiToken, CallbackDelivery, Task
@@ -55,7 +55,7 @@ def deliver_due(settings: Settings, *, now_ms: int | None = None, limit: int = 1
     """Attempt the deliveries due at ``now_ms`` (default: now), at most ``limit`` of them, oldest
     first and each task's in order; answers how many POSTs were made. ``session`` is a
     ``requests.Session`` to post with (default: a new one, closed afterwards)."""
-    now = int(time.time() * 1000) if now_ms is None else now_ms
+    now = clock.now_ms() if now_ms is None else now_ms
     with nullcontext(session) if session is not None else webhooks.new_session() as http:
         attempts = handled = 0
         while handled < limit:  # a delivered status lets the task's next one go in this call

@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 from peewee import IntegrityError
 
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.names import check_name
-from kling_gateway.services.accounts import now_ms
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Channel
 

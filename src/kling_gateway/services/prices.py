@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from typing import Any
 
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.money import parse_cny
 from kling_gateway.domain.pricing import canonical_price_key
@@ -28,7 +28,7 @@ def set_price(key: str, amount: int) -> Price:
             f"invalid parameter 'key': a price key has 1 to {MAX_KEY_LENGTH} characters")
     if amount < 0:
         raise InvalidParameter(f"invalid parameter '{key}': a price must not be negative")
-    now = int(time.time() * 1000)
+    now = now_ms()
     (Price.insert(key=key, amount=amount, updated_at=now)
      .on_conflict(conflict_target=[Price.key],
                   update={Price.amount: amount, Price.updated_at: now})

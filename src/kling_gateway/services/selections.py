@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from kling_gateway.domain import rules
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ServiceUnavailable
-from kling_gateway.services import billing, relay, task_states
+from kling_gateway.services import billing, relay
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.models import Channel, SelectionSession, UpstreamVideo
@@ -23,7 +24,7 @@ SESSION_LIFETIME_MS = 24 * 3600 * 1000
 def owned_session(caller: Caller, session_id: str) -> SelectionSession:
     session = SelectionSession.get_or_none(
         (SelectionSession.session_id == session_id) & (SelectionSession.user == caller.user_id))
-    if session is None or session.expires_at <= task_states.now_ms():
+    if session is None or session.expires_at <= now_ms():
         raise InvalidParameter(f"invalid parameter 'session_id': no session {session_id}")
     return session
 
@@ -38,7 +39,7 @@ def init_selection(upstreams: Upstreams, caller: Caller, body: dict[str, Any]) -
     rules.check("init-selection", body)
     channel = _channel_for_video(upstreams, caller, body.get("video_id") or None)
     answer = _charged_call(upstreams, caller, "init-selection", body, channel)
-    now = task_states.now_ms()
+    now = now_ms()
     owner = {SelectionSession.user: caller.user_id, SelectionSession.channel: channel.id,
              SelectionSession.created_at: now,
              SelectionSession.expires_at: now + SESSION_LIFETIME_MS}

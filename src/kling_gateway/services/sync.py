@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from kling_gateway.config import Settings
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services import task_states, tasks
@@ -74,7 +75,7 @@ class Syncer:
 
     def run_once(self, now: int | None = None) -> int:
         """Handle every task due by ``now`` (default: now); returns how many were handled."""
-        now = task_states.now_ms() if now is None else now
+        now = now_ms() if now is None else now
         claimed = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms)
         listed = self._poll_by_list(claimed)
         # Pool threads keep their own database connection for the worker's lifetime: closing it
@@ -121,7 +122,7 @@ class Syncer:
                 break
         for task in found.values():
             task_store.release(task.id, self.owner,
-                               task_states.now_ms() + self.policy.next_poll_in(task.poll_count))
+                               now_ms() + self.policy.next_poll_in(task.poll_count))
         return set(found)
 
     def _dispatch_queue(self, now: int) -> int:
@@ -132,7 +133,7 @@ class Syncer:
         still_full = False
         for task in queued:
             if still_full:  # keep its place in line; only check how long it has waited
-                self._expired(task, TaskStatus.QUEUED, task_states.now_ms())
+                self._expired(task, TaskStatus.QUEUED, now_ms())
                 task_store.release(task.id, self.owner, next_poll_at=now, count_poll=False)
                 continue
             self._handle_and_release(task, retry_in_ms=0)
@@ -152,10 +153,10 @@ class Syncer:
         except Exception:  # one broken task must not stop the others; it is retried later
             log.exception("sync of task %s failed", task.id)
         finally:
-            task_store.release(task.id, self.owner, task_states.now_ms() + wait)
+            task_store.release(task.id, self.owner, now_ms() + wait)
 
     def _handle(self, task: Task) -> None:
-        now = task_states.now_ms()
+        now = now_ms()
         status = TaskStatus(task.status)
         if self._expired(task, status, now):
             return

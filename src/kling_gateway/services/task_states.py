@@ -7,19 +7,15 @@ them wins each move, and the refund can happen only once.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from kling_gateway import metrics
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.tasks import TaskStatus, can_move
 from kling_gateway.services import callbacks
 from kling_gateway.storage import ledger, tasks
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Task
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def advance(task_id: str, new: TaskStatus, **changes: Any) -> bool:

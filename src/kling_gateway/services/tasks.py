@@ -9,6 +9,7 @@ from typing import Any
 
 from kling_gateway import logs
 from kling_gateway.domain import rules
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
@@ -33,7 +34,7 @@ LOCAL_FIELDS = ("external_task_id", "callback_url")
 
 def new_task_id() -> str:
     """Kling-like numeric ids, ordered by time, unique across gateway instances."""
-    return f"{task_states.now_ms()}{secrets.randbelow(10**6):06d}"
+    return f"{now_ms()}{secrets.randbelow(10**6):06d}"
 
 
 def submit(context: GatewayContext, caller: Caller, family: Family,
@@ -49,7 +50,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
     callback_secret = secrets.token_urlsafe(24) if context.settings.public_url else None
     with write_transaction():
         limits.check_running_tasks(caller, context.settings.token_running_tasks)
-        now = task_states.now_ms()
+        now = now_ms()
         task_store.insert(
             id=task_id, user=caller.user_id, token=caller.token_id, family=family.value,
             model_name=bill.quote.model_name, mode=bill.quote.mode,
@@ -154,7 +155,7 @@ def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[
 def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
                      lost_after_ms: int = LOST_AFTER_MS) -> None:
     """Ask the task's channel for its state if ours is older than ``stale_after_ms``."""
-    now = task_states.now_ms()
+    now = now_ms()
     stale = force or now - (task.synced_at or 0) >= upstreams.stale_after_ms
     status = TaskStatus(task.status)
     if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:

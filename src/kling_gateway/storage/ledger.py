@@ -8,19 +8,14 @@ try at the same moment.
 
 from __future__ import annotations
 
-import time
-
 from peewee import IntegrityError, fn
 
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourcePackExhausted
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.money import format_cny
 from kling_gateway.storage.db import database, write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _move_balance(user_id: int, delta: int) -> int | None:
@@ -44,7 +39,7 @@ def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> Led
                 f"{article} {kind} of {format_cny(amount)} CNY would take the balance of "
                 f"{format_cny(available)} CNY below zero")
         return LedgerEntry.create(user=user_id, kind=kind, amount=amount, balance_after=balance,
-                                  note=note, created_at=_now_ms())
+                                  note=note, created_at=now_ms())
 
 
 def debit(user_id: int, amount: int, *, token_id: int | None = None,
@@ -62,7 +57,7 @@ def debit(user_id: int, amount: int, *, token_id: int | None = None,
             _spend_from_token(token_id, amount)
         return LedgerEntry.create(user=user_id, kind=EntryKind.CHARGE, amount=-amount,
                                   balance_after=balance, token=token_id, task=task_id,
-                                  price_key=price_key, note=note, created_at=_now_ms())
+                                  price_key=price_key, note=note, created_at=now_ms())
 
 
 def _spend_from_token(token_id: int, amount: int) -> None:
@@ -92,7 +87,7 @@ def refund(charge_id: int, *, note: str = "") -> LedgerEntry | None:
                                        amount=amount, balance_after=balance,
                                        token=charge.token_id, task=charge.task_id,
                                        refund_of=charge.id, price_key=charge.price_key,
-                                       note=note, created_at=_now_ms())
+                                       note=note, created_at=now_ms())
             if charge.token_id is not None:
                 (ApiToken.update(spent=ApiToken.spent - amount)
                  .where(ApiToken.id == charge.token_id).execute())

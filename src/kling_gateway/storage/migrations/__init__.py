@@ -8,12 +8,12 @@ twice, or from two processes at once, applies each migration once.
 from __future__ import annotations
 
 import importlib
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from peewee import Database, PostgresqlDatabase
 
+from kling_gateway.domain.clock import now_ms
 from kling_gateway.storage.db import database, write_transaction
 from kling_gateway.storage.models import SchemaMigration
 
@@ -66,7 +66,7 @@ def migrate() -> list[str]:
             if migration.version in done:
                 continue
             migration.apply(db)
-            SchemaMigration.create(version=migration.version, applied_at=int(time.time() * 1000))
+            SchemaMigration.create(version=migration.version, applied_at=now_ms())
             applied_now.append(migration.version)
     return applied_now
 
