@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 import pytest
 from peewee import Database
 
+from kling_gateway.services.token_cache import DEFAULT_SECONDS, tokens
 from kling_gateway.simulator.app import Simulator, create_simulator_app
 from kling_gateway.simulator.settings import (
     DEFAULT_ACCESS_KEY,
@@ -39,6 +40,15 @@ class RunningSimulator:
     def finish_tasks(self) -> None:
         """Move simulated time past every task's end."""
         self.clock.advance(self.simulator.settings.task_seconds + 1)
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_cache() -> Iterator[None]:
+    """Each test starts with an empty authentication cache on the real clock (a test may put it
+    on a manual clock)."""
+    tokens.configure(DEFAULT_SECONDS)
+    yield
+    tokens.configure(DEFAULT_SECONDS)
 
 
 @pytest.fixture

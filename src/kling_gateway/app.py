@@ -2,6 +2,10 @@
 
 The official Kling API is served twice, at ``/kling/v1/...`` and at ``/v1/...``, so a client's
 base URL can be ``https://host/kling`` or ``https://host``; the admin API lives at ``/admin/v1``.
+
+A request touches the database on two threads: a worker thread of the event loop authenticates
+it, then a Flask thread handles it. Each hands its pooled PostgreSQL connection back when its
+part is done (``storage.db.release_connection``), so a process holds at most the pool's size.
 """
 
 from __future__ import annotations
@@ -11,14 +15,20 @@ from typing import Any
 
 from connexion import FlaskApp
 from connexion.middleware import MiddlewarePosition
+from starlette.concurrency import run_in_threadpool
 
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import AuthenticationFailed
-from kling_gateway.services.auth import authenticate, authenticate_admin
+from kling_gateway.services.auth import (
+    authenticate,
+    authenticate_admin,
+    authenticate_from_cache,
+)
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.limits import RequestRateLimit
+from kling_gateway.services.token_cache import tokens
 from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.storage.db import open_database
+from kling_gateway.storage.db import open_database, release_connection, releasing_connection
 from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.web.access import AccessMiddleware
@@ -31,12 +41,32 @@ ADMIN_BASE_PATH = "/admin/v1"
 CALLBACKS_BASE_PATH = "/kling-gateway"
 
 
-def _kling_caller(authorization: str | None, rate_limit: RequestRateLimit) -> dict[str, Any]:
-    """Every Kling-API request passes here: authenticated, then counted against its token's
-    request rate (1302 over it)."""
+async def _kling_caller(authorization: str | None,
+                        rate_limit: RequestRateLimit) -> dict[str, Any]:
+    """Every Kling-API request passes here. Connexion calls its security hook on the event loop,
+    so only work that waits on nothing runs here: a token read a moment ago (``token_cache``)
+    with an in-process rate limit. Anything else goes to a thread, because it waits on the
+    database (or Redis): a loop blocked waiting for a pooled connection could not deliver the
+    responses whose threads would hand one back."""
+    if not rate_limit.is_shared:
+        caller = authenticate_from_cache(authorization)
+        if caller is not None:
+            rate_limit.check(caller.token_id)
+            return {"sub": str(caller.user_id), "caller": caller}
+    return await run_in_threadpool(_authenticated_caller, authorization, rate_limit)
+
+
+@releasing_connection
+def _authenticated_caller(authorization: str | None,
+                          rate_limit: RequestRateLimit) -> dict[str, Any]:
+    """Authenticated, then counted against its token's request rate (1302 over it)."""
     caller = authenticate(authorization)
     rate_limit.check(caller.token_id)
     return {"sub": str(caller.user_id), "caller": caller}
+
+
+def _release_after_request(_error: BaseException | None) -> None:
+    release_connection()  # the Flask thread's connection, back to the pool after each request
 
 
 def _no_credentials(authorization: str | None) -> dict[str, Any]:
@@ -49,9 +79,12 @@ def create_app(settings: Settings | None = None, *, upstreams: Upstreams | None 
     """Opens and migrates the database, then serves the Kling API and the admin API."""
     settings = settings or Settings.from_env()
     configure_keyring(settings)
-    open_database(settings.database_url)
+    tokens.configure(settings.auth_cache_seconds)
+    open_database(settings.database_url, settings.database_limits)
     migrate()
+    release_connection()  # this thread goes on to run the event loop, which never queries
     app = new_app(__name__)
+    app.app.teardown_appcontext(_release_after_request)
     app.add_middleware(AccessMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
     app.add_middleware(OpsEndpoints, position=MiddlewarePosition.BEFORE_SWAGGER)  # /healthz …
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SECURITY,

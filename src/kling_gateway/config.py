@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
 # The largest request Kling accepts: image2video with `image`, `static_mask` and 6
@@ -17,9 +17,60 @@ DEFAULT_MAX_BODY_BYTES = 8 * IMAGE_BASE64_BYTES + 4 * 2**20
 
 
 @dataclass(frozen=True)
+class DatabaseLimits:
+    """How one process uses PostgreSQL (SQLite ignores them): a bounded pool of connections,
+    and timeouts on every statement so that no query or lock wait holds a connection forever."""
+
+    pool_size: int = 20
+    """Connections one process holds at most. ``serve`` with its in-process worker needs about
+    10 for requests and up to 18 for the worker (16 sync threads, the sync and callback loops);
+    a thread that finds them all in use waits for one. Every process has its own pool: the sum
+    over all processes must stay below PostgreSQL's ``max_connections`` (100 by default)."""
+    pool_wait_seconds: float = 10.0
+    """How long a thread waits for a free connection before its work fails (a request: 5000);
+    0: it fails at once."""
+    pool_recycle_seconds: float = 300.0
+    """A connection older than this is closed instead of reused and a fresh one opened, so that
+    server-side idle limits and a failover never leave the pool holding dead connections;
+    0: connections live until they break."""
+    statement_timeout_ms: int = 30_000
+    """PostgreSQL cancels any statement running longer than this (``statement_timeout``); the
+    request fails with 5000 instead of holding its connection. Migrations lift it (they run
+    once, under a lock, and may rewrite large tables); 0: no limit."""
+    lock_timeout_ms: int = 10_000
+    """PostgreSQL gives up waiting for a row or table lock after this (``lock_timeout``), so
+    requests do not pile up behind a long transaction or a DDL statement; 0: no limit."""
+
+    def __post_init__(self) -> None:
+        if self.pool_size < 1:
+            raise ValueError(f"the database pool needs at least 1 connection, not {self.pool_size}")
+        for name in ("pool_wait_seconds", "pool_recycle_seconds", "statement_timeout_ms",
+                     "lock_timeout_ms"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} cannot be negative")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] = os.environ) -> DatabaseLimits:
+        default = cls()
+        return cls(
+            pool_size=_whole_or(environ, "KLING_GATEWAY_DATABASE_POOL_SIZE", default.pool_size),
+            pool_wait_seconds=_number_or(environ, "KLING_GATEWAY_DATABASE_POOL_WAIT_SECONDS",
+                                         default.pool_wait_seconds),
+            pool_recycle_seconds=_number_or(environ, "KLING_GATEWAY_DATABASE_POOL_RECYCLE_SECONDS",
+                                            default.pool_recycle_seconds),
+            statement_timeout_ms=_whole_or(environ, "KLING_GATEWAY_STATEMENT_TIMEOUT_MS",
+                                           default.statement_timeout_ms),
+            lock_timeout_ms=_whole_or(environ, "KLING_GATEWAY_LOCK_TIMEOUT_MS",
+                                      default.lock_timeout_ms),
+        )
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     """``sqlite:///path`` (default: a file in the working directory) or ``postgresql://…``."""
+    database_limits: DatabaseLimits = field(default_factory=DatabaseLimits)
+    """Pool size and timeouts on PostgreSQL."""
     admin_token: str | None = None
     """Bearer token of the admin API; the admin API refuses every call while it is unset."""
     public_url: str | None = None
@@ -50,12 +101,15 @@ class Settings:
     """Per-token unfinished tasks at once (1302 / HTTP 429 above it); unset: no limit."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """A request body above this is refused with 1201 / HTTP 400 before it is read."""
+    auth_cache_seconds: float = 1.0
+    """How long a process reuses a token it read (``services/token_cache.py``); 0: off."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
         networks = environ.get("KLING_GATEWAY_CALLBACK_ALLOW_NETWORKS", "")
         return cls(
             database_url=environ.get("KLING_GATEWAY_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            database_limits=DatabaseLimits.from_env(environ),
             admin_token=environ.get("KLING_GATEWAY_ADMIN_TOKEN") or None,
             public_url=(environ.get("KLING_GATEWAY_PUBLIC_URL") or "").rstrip("/") or None,
             callback_allow_networks=tuple(n.strip() for n in networks.split(",") if n.strip()),
@@ -75,12 +129,24 @@ class Settings:
             token_running_tasks=_whole(environ, "KLING_GATEWAY_TOKEN_RUNNING_TASKS"),
             max_body_bytes=_whole(environ, "KLING_GATEWAY_MAX_BODY_BYTES")
             or DEFAULT_MAX_BODY_BYTES,
+            auth_cache_seconds=_number_or(environ, "KLING_GATEWAY_AUTH_CACHE_SECONDS", 1.0),
         )
 
 
 def _number(environ: Mapping[str, str], name: str) -> float | None:
     value = environ.get(name)
     return float(value) if value else None
+
+
+def _number_or(environ: Mapping[str, str], name: str, default: float) -> float:
+    """The variable's number; unset or empty: ``default`` (so that 0 can mean "off")."""
+    value = environ.get(name)
+    return float(value) if value else default
+
+
+def _whole_or(environ: Mapping[str, str], name: str, default: int) -> int:
+    value = environ.get(name)
+    return int(value) if value else default
 
 
 def _whole(environ: Mapping[str, str], name: str) -> int | None:

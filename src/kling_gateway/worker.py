@@ -15,7 +15,7 @@ from kling_gateway.config import Settings
 from kling_gateway.services import callbacks
 from kling_gateway.services.sync import DEFAULT_POLICY, Syncer, SyncPolicy
 from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.storage.db import database
+from kling_gateway.storage.db import release_connection
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 1.0
@@ -53,19 +53,19 @@ class Worker:
         finally:
             deliveries.join(timeout=30)
             self.syncer.close()
+            release_connection()
             log.info("worker %s stopped", self.syncer.owner)
 
     def _loop(self, name: str, step: Callable[[], int]) -> None:
-        try:
-            while not self.stopping.is_set():
-                try:
-                    busy = step()
-                except Exception:  # a database hiccup must not end the worker
-                    log.exception("worker %s pass failed", name)
-                    busy = 0
-                self.stopping.wait(0 if busy else self.idle_seconds)
-        finally:
-            database.close()
+        while not self.stopping.is_set():
+            try:
+                busy = step()
+            except Exception:  # a database hiccup must not end the worker
+                log.exception("worker %s pass failed", name)
+                busy = 0
+            finally:
+                release_connection()  # a pass is a unit of work: its connection goes back
+            self.stopping.wait(0 if busy else self.idle_seconds)
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="kling-gateway-worker", daemon=True)

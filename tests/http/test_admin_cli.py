@@ -17,10 +17,12 @@ import pytest
 from kling_gateway import kling_jwt
 from kling_gateway.domain.errors import AuthenticationFailed
 from kling_gateway.services.auth import authenticate
+from kling_gateway.services.token_cache import tokens
 from kling_gateway.storage.db import database, open_database
 from kling_gateway.storage.ledger import balance_matches_ledger
 from kling_gateway.storage.migrations import available
 from kling_gateway.storage.models import SchemaMigration, User
+from tests.support.clock import ManualClock
 
 COMMAND = shutil.which("kling-gateway", path=str(Path(sys.executable).parent))
 
@@ -126,6 +128,8 @@ def _credentials(text: str) -> dict[str, str]:
 
 
 def test_tokens_authenticate_until_revoked(cli: Cli):
+    clock = ManualClock()
+    tokens.configure(1.0, clock=clock)  # the cache a gateway process keeps, on a manual clock
     cli.run("admin", "user", "create", "carol", "--balance", "10")
     printed = cli.out("admin", "token", "create", "carol", "--name", "ci", "--spend-limit",
                       "2.5", "--model", "kling-v1", "--model", "kling-v1-6")
@@ -152,9 +156,13 @@ def test_tokens_authenticate_until_revoked(cli: Cli):
 
     revoked = cli.json("admin", "token", "revoke", str(by_key.token_id))
     assert revoked["revoked"] is True
+    # The CLI is another process: this one believes its cached read for up to a second.
+    assert authenticate(f"Bearer {keys['api_key']}").token_id == by_key.token_id
+    clock.advance(1.0)
     with pytest.raises(AuthenticationFailed, match="revoked"):
         authenticate(f"Bearer {keys['api_key']}")
     cli.run("admin", "user", "disable", "carol")
+    clock.advance(1.0)
     with pytest.raises(AuthenticationFailed, match="disabled"):
         authenticate(f"Bearer {second['api_key']}")
 

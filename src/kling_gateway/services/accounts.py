@@ -13,6 +13,7 @@ from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.names import check_name
+from kling_gateway.services.token_cache import tokens
 from kling_gateway.storage import ledger
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
@@ -63,6 +64,7 @@ def list_users(page_num: int = 1, page_size: int = 30) -> list[User]:
 def set_disabled(name: str, disabled: bool) -> User:
     user = find_user(name)
     User.update(disabled=disabled).where(User.id == user.id).execute()
+    tokens.forget_all()
     return User.get_by_id(user.id)
 
 
@@ -118,6 +120,7 @@ def list_tokens(user_name: str) -> list[ApiToken]:
 def revoke_token(token_id: int) -> ApiToken:
     if not ApiToken.update(revoked=True).where(ApiToken.id == token_id).execute():
         raise ResourceNotFound(f"no token {token_id}")
+    tokens.forget_all()
     return ApiToken.get_by_id(token_id)
 
 

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from peewee import Expression
 
 from kling_gateway import kling_jwt, logs
 from kling_gateway.domain.errors import AuthenticationFailed, TokenExpired
 from kling_gateway.services.accounts import hash_api_key
+from kling_gateway.services.token_cache import tokens
 from kling_gateway.storage.models import ApiToken, User
 
 
@@ -20,28 +24,79 @@ class Caller:
     allowed_models: tuple[str, ...] | None
 
 
+class _NotCached(Exception):
+    """A cache-only lookup missed: the database must be asked."""
+
+
+TokenLookup = Callable[[str, Expression], ApiToken | None]
+"""Finds a token with its user by cache key and database condition."""
+
+
 def authenticate(authorization: str | None, *, now: float | None = None) -> Caller:
     """The caller behind an ``Authorization`` header, or the official 1000-1004 error."""
+    return _authenticate(authorization, now, _token_with_user)
+
+
+def authenticate_from_cache(authorization: str | None, *,
+                            now: float | None = None) -> Caller | None:
+    """``authenticate`` without touching the database (safe on the event loop): the caller when
+    the token was read a moment ago (``token_cache``), else None."""
+    try:
+        return _authenticate(authorization, now, _cached_token)
+    except _NotCached:
+        return None
+
+
+def _authenticate(authorization: str | None, now: float | None,
+                  find: TokenLookup) -> Caller:
     credential = kling_jwt.bearer_token(authorization)
     if kling_jwt.looks_like_jwt(credential):
-        access_key = kling_jwt.verify(credential, _secret_of, now=now)
-        token = ApiToken.get(ApiToken.access_key == access_key)
+        token = _verified_jwt_token(credential, now, find)
     else:
-        token = ApiToken.get_or_none(ApiToken.key_hash == hash_api_key(credential))
+        key_hash = hash_api_key(credential)
+        token = find(f"key:{key_hash}", ApiToken.key_hash == key_hash)
         if token is None:
             raise AuthenticationFailed("authentication failed: unknown API key")
     return _caller(token, time.time() if now is None else now)
 
 
-def _secret_of(access_key: str) -> str | None:
-    token = ApiToken.get_or_none(ApiToken.access_key == access_key)
-    return None if token is None else token.secret_key
+def _verified_jwt_token(credential: str, now: float | None, find: TokenLookup) -> ApiToken:
+    """The token whose secret key signed ``credential``; its row is read once, for the
+    signature check and for the caller."""
+    found: list[ApiToken] = []
+
+    def secret_of(access_key: str) -> str | None:
+        token = find(f"access:{access_key}", ApiToken.access_key == access_key)
+        if token is None:
+            return None
+        found.append(token)
+        return token.secret_key
+
+    kling_jwt.verify(credential, secret_of, now=now)
+    return found[-1]
+
+
+def _token_with_user(cache_key: str, condition: Expression) -> ApiToken | None:
+    """One query for the token and its user, unless they were read a moment ago."""
+    token = tokens.lookup(cache_key)
+    if token is None:
+        token = ApiToken.select(ApiToken, User).join(User).where(condition).get_or_none()
+        if token is not None:
+            tokens.remember(cache_key, token)
+    return token
+
+
+def _cached_token(cache_key: str, condition: Expression) -> ApiToken | None:
+    token = tokens.lookup(cache_key)
+    if token is None:
+        raise _NotCached(cache_key)
+    return token
 
 
 def _caller(token: ApiToken, now: float) -> Caller:
     if token.revoked:
         raise AuthenticationFailed("authentication failed: the token has been revoked")
-    user = User.get_by_id(token.user_id)
+    user = token.user  # joined: no query
     if user.disabled:
         raise AuthenticationFailed("authentication failed: the user is disabled")
     if token.expires_at is not None and now * 1000 >= token.expires_at:

@@ -66,6 +66,11 @@ class RequestRateLimit:
         self._clock = clock
         self._shared_down_until = 0.0
 
+    @property
+    def is_shared(self) -> bool:
+        """Whether ``check`` asks Redis: network I/O, so not on the event loop."""
+        return self._shared is not None
+
     @classmethod
     def from_settings(cls, settings: Settings) -> RequestRateLimit:
         return cls(settings.token_requests_per_second, settings.redis_url)

@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from kling_gateway.domain.errors import InvalidMethod
+from kling_gateway.storage.db import releasing_connection
 from kling_gateway.web.access import name_operation
 from kling_gateway.web.spec import load_spec, operations
 
@@ -49,4 +50,5 @@ class OpsEndpoints:
 
 def _resolve(package: str, operation_id: str) -> Handler:
     module, _, function = f"{package}.{operation_id}".rpartition(".")
-    return getattr(importlib.import_module(module), function)
+    # These run on the loop's worker threads: each hands its pooled connection back.
+    return releasing_connection(getattr(importlib.import_module(module), function))

@@ -14,7 +14,7 @@ from pathlib import Path
 from peewee import Database, PostgresqlDatabase
 
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.storage.db import database, write_transaction
+from kling_gateway.storage.db import database, lift_timeouts_for_transaction, write_transaction
 from kling_gateway.storage.models import SchemaMigration
 
 HERE = Path(__file__).parent
@@ -58,6 +58,9 @@ def migrate() -> list[str]:
     db = database.obj
     applied_now: list[str] = []
     with write_transaction():
+        # Run once, behind a lock other starting processes wait on, and may rewrite large
+        # tables: the request-sized statement and lock timeouts do not apply.
+        lift_timeouts_for_transaction()
         if isinstance(db, PostgresqlDatabase):
             db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
         db.create_tables([SchemaMigration], safe=True)

@@ -1,0 +1,82 @@
+"""The get-by-id path reads no more than it needs: one query to authenticate, one to find a
+task that needs no refresh (issue 6: get-by-id throughput)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+
+from kling_gateway import kling_jwt
+from kling_gateway.config import Settings
+from kling_gateway.domain.families import Family
+from kling_gateway.services import accounts, tasks
+from kling_gateway.services.auth import authenticate
+from kling_gateway.services.context import GatewayContext
+from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage.db import database
+from kling_gateway.storage.models import Task
+
+
+@contextmanager
+def counted_selects() -> Iterator[list[str]]:
+    """The SELECTs run inside the block (the pool's own liveness check is not one of ours)."""
+    db = database.obj
+    original = db.execute_sql
+    seen: list[str] = []
+
+    def counting(sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql.lstrip().upper().startswith("SELECT") and sql.strip().upper() != "SELECT 1":
+            seen.append(sql)
+        return original(sql, *args, **kwargs)
+
+    db.execute_sql = counting
+    try:
+        yield seen
+    finally:
+        del db.execute_sql
+
+
+@pytest.fixture
+def issued(db):
+    accounts.create_user("ada")
+    return accounts.create_token("ada", "laptop")
+
+
+def test_an_api_key_is_authenticated_with_one_query(issued):
+    with counted_selects() as selects:
+        caller = authenticate(f"Bearer {issued.api_key}")
+    assert caller.user_name == "ada"
+    assert len(selects) == 1
+
+
+def test_a_jwt_is_authenticated_with_one_query(issued):
+    token = kling_jwt.sign(issued.access_key, issued.secret_key)
+    with counted_selects() as selects:
+        assert authenticate(f"Bearer {token}").token_id == issued.token.id
+    assert len(selects) == 1
+
+
+def _task(issued: accounts.IssuedToken, status: str) -> Task:
+    now = 1_700_000_000_000
+    return Task.create(
+        id="17000000000000000001", user=issued.token.user_id, token=issued.token.id,
+        family="text2video", model_name="kling-v1", mode="std", duration="5",
+        price_key="kling-v1:std:5", amount=0, status=status, status_msg="",
+        request_body={"prompt": "p"}, external_task_id="mine",
+        result={"videos": [{"id": "v", "url": "https://cdn.example/v.mp4", "duration": "5"}]},
+        created_at=now, updated_at=now, synced_at=now, next_poll_at=0)
+
+
+def test_a_finished_task_is_found_with_one_query_and_not_refreshed(issued):
+    stored = _task(issued, "succeed")
+    settings = Settings.from_env({})
+    context = GatewayContext(settings, Upstreams.from_settings(settings))
+    caller = authenticate(f"Bearer {issued.api_key}")
+    with counted_selects() as selects:
+        found = tasks.find(context, caller, Family.TEXT2VIDEO, stored.id)
+    assert (found.id, found.status, found.result) == (stored.id, "succeed", stored.result)
+    assert len(selects) == 1
+    assert not tasks.refresh_if_stale(context.upstreams, found)
