@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -49,8 +50,8 @@ def _serve_parser(commands: argparse._SubParsersAction) -> None:
                     "configured by KLING_GATEWAY_DATABASE_URL and KLING_GATEWAY_ADMIN_TOKEN.")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=_worker_count, default=1,
-                       help="uvicorn worker processes (default 1)")
+    serve.add_argument("--workers", type=_worker_count, default=None,
+                       help="uvicorn worker processes (default: one per CPU core)")
     serve.add_argument("--demo", action="store_true",
                        help="SQLite file kling-gateway-demo.sqlite3, the simulator in-process as "
                             "the upstream, a demo user and fresh keys printed with curl lines "
@@ -85,9 +86,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     from kling_gateway import serve
 
     if not args.demo:
-        return serve.serve(args.host, args.port, workers=args.workers,
+        return serve.serve(args.host, args.port, workers=args.workers or os.cpu_count() or 1,
                            sync=not args.no_worker, log_format=args.log_format)
-    if args.workers != 1:
+    if args.workers not in (None, 1):
         print("--demo runs one worker; ignoring --workers", file=sys.stderr, flush=True)
     return serve.serve_demo(args.host, args.port, log_format=args.log_format)
 
@@ -98,7 +99,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     from kling_gateway import logs
     from kling_gateway.config import Settings
     from kling_gateway.services.upstreams import Upstreams
-    from kling_gateway.storage.db import open_database
+    from kling_gateway.storage.db import close_database, open_database
     from kling_gateway.storage.encryption import configure_keyring
     from kling_gateway.storage.migrations import migrate
     from kling_gateway.worker import Worker
@@ -112,6 +113,7 @@ def _run_worker(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     signal.signal(signal.SIGINT, lambda *_: worker.stop())
     worker.run()
+    close_database()
     return 0
 
 

@@ -12,6 +12,7 @@ an admin token, and prints everything needed to call it with curl.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -43,11 +44,12 @@ from kling_gateway.simulator.settings import (
     SimulatorSettings,
 )
 from kling_gateway.storage import tasks as task_store
-from kling_gateway.storage.db import database, open_database
+from kling_gateway.storage.db import close_database, database, open_database
 from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.worker import Worker
 
+log = logging.getLogger(__name__)
 APP_FACTORY = "kling_gateway.serve:app_from_env"
 DEMO_DATABASE_URL = "sqlite:///kling-gateway-demo.sqlite3"
 DEMO_USER = "demo"
@@ -84,6 +86,7 @@ def serve(host: str, port: int, *, workers: int = 1, sync: bool = True,
         _print_urls(host, port, settings, workers=1)
         with background_worker(settings, upstreams, enabled=sync):
             _run(app, host, port)
+    close_database()  # requests and the worker are done: a clean goodbye to the server
     return 0
 
 
@@ -143,6 +146,7 @@ def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ, *,
                 _run(app, host, port)
     finally:
         simulator.close()
+    close_database()
     return 0
 
 
@@ -245,6 +249,10 @@ def _print_urls(host: str, port: int, settings: Settings, *, workers: int) -> No
         f"  Swagger UI    {root}/kling/v1/ui/  and  {root}/v1/ui/",
         f"  admin API     {root}/admin/v1{admin}",
     )), flush=True)
+    if workers > 1 and settings.token_requests_per_second and not settings.redis_url:
+        log.warning("KLING_GATEWAY_TOKEN_REQUESTS_PER_SECOND is counted by each of the %d "
+                    "worker processes on its own; set KLING_GATEWAY_REDIS_URL to share one "
+                    "count between them (and between gateway instances)", workers)
 
 
 def _run(app: Any, host: str, port: int, **options: Any) -> None:

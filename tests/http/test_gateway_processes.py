@@ -45,8 +45,10 @@ class Deployment:
         return KlingApi(f"{self.gateway_url}/kling", self.ada.access_key, self.ada.secret_key)
 
     def start_gateway(self, *args: str) -> subprocess.Popen:
+        # One process, so that a kill -9 takes the whole gateway down, as a crashed host would
+        # (a killed parent leaves its uvicorn worker processes running).
         return self.stack.enter_context(kling_gateway(
-            "serve", "--port", str(self.gateway_port), *args, env=self.env,
+            "serve", "--port", str(self.gateway_port), "--workers", "1", *args, env=self.env,
             ready_url=f"{self.gateway_url}/v1/openapi.json"))
 
     def upstream_jobs(self) -> list[dict]:
@@ -152,7 +154,7 @@ def test_two_gateways_and_two_workers_share_postgresql(deployment):
     deployment.start_gateway("--no-worker")
     second_port = free_port()
     deployment.stack.enter_context(kling_gateway(
-        "serve", "--port", str(second_port), "--no-worker", env=deployment.env,
+        "serve", "--port", str(second_port), "--workers", "1", "--no-worker", env=deployment.env,
         ready_url=f"http://127.0.0.1:{second_port}/v1/openapi.json"))
     for _ in range(2):
         deployment.stack.enter_context(kling_gateway("worker", env=deployment.env))

@@ -74,6 +74,11 @@ def serve_process(cwd: Path, *args: str, env: dict[str, str]) -> Iterator[Served
     port = free_port()
     command = shutil.which("kling-gateway", path=str(Path(sys.executable).parent))
     assert command, "the console script is installed with the package"
+    if "--workers" not in args:
+        args = ("--workers", "1", *args)  # one process unless a test is about workers
+    elif args[args.index("--workers") + 1] == "default":  # the test wants serve's own default
+        at = args.index("--workers")
+        args = (*args[:at], *args[at + 2:])
     process = subprocess.Popen([command, "serve", "--port", str(port), *args], cwd=cwd, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     served = Served(process, f"http://127.0.0.1:{port}")
@@ -166,12 +171,14 @@ def test_workers_serve_the_admin_api_and_swagger_ui_then_stop_on_sigterm(tmp_pat
     env = clean_env(KLING_GATEWAY_DATABASE_URL=f"sqlite:///{tmp_path / 'gateway.sqlite3'}",
                     KLING_GATEWAY_ADMIN_TOKEN="serve-test-admin-token")
     admin = {"Authorization": "Bearer serve-test-admin-token"}
-    with serve_process(tmp_path, "--workers", "2", env=env) as served:
+    cores = os.cpu_count() or 1
+    with serve_process(tmp_path, "--workers", "default", env=env) as served:
         lines = served.read_until(re.compile(r"admin API"))
         summary = served.wait_until_answering("/admin/v1/summary", headers=admin)
         swagger_ui = served.wait_until_answering("/v1/ui/")
 
-        assert "(2 workers)" in "".join(lines)
+        # By default one worker process per CPU core.
+        assert f"({cores} worker{'s' if cores > 1 else ''})" in "".join(lines)
         assert summary.status_code == 200, summary.text
         assert summary.json()["code"] == 0 and summary.json()["data"]["users"] == 0
         assert swagger_ui.status_code == 200 and "swagger" in swagger_ui.text.lower()
