@@ -8,7 +8,7 @@ from dataclasses import replace
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.services.sync import Syncer, SyncPolicy
 from kling_gateway.storage import tasks as task_store
-from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.models import CallbackDelivery, Channel, Task
 from tests.support.gateway import CNY
 
 T2V = "/v1/videos/text2video"
@@ -240,22 +240,143 @@ def test_the_list_is_not_used_for_a_few_tasks(gateway):
     assert set(statuses().values()) == {"succeed"} and len(queries) == 3
 
 
+def _count_reads(upstream) -> list[str]:
+    queries: list[str] = []
+    upstream.simulator.before_call = (  # count the upstream reads the worker makes
+        lambda create_body=None, _real=upstream.simulator.before_call:
+        queries.append("read") or _real(create_body))
+    return queries
+
+
 def test_the_oldest_tasks_are_found_deep_in_the_list(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    ids = [ada.key.create(T2V, {"prompt": f"p{i}"})["task_id"] for i in range(20)]
+    gateway.clock.advance(5)  # all processing upstream
+    Task.update(next_poll_at=2 * LATER).where(Task.id.in_(ids[5:])).execute()  # not yet due
+    queries = _count_reads(upstream)
+
+    # the 5 due are the oldest: the last of 4 pages of 5, newest first
+    gateway.syncer(batch=5, list_from=3, list_page_size=5).run_once(now=LATER)
+
+    assert {i for i, s in statuses().items() if s == "processing"} == set(ids[:5])
+    assert len(queries) == 4  # four list pages, no single queries
+
+
+def test_tasks_finished_since_do_not_hide_the_oldest_running_ones(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    ids = [ada.key.create(T2V, {"prompt": f"p{i}"})["task_id"] for i in range(20)]
+    gateway.clock.advance(5)
+    Task.update(status="succeed").where(Task.id.in_(ids[5:])).execute()  # newer ones are done
+    queries = _count_reads(upstream)
+
+    gateway.syncer(list_from=3, list_page_size=5).run_once(now=LATER)
+
+    assert {i for i, s in statuses().items() if s == "processing"} == set(ids[:5])
+    assert len(queries) == 4  # down to the fourth page, where the running ones are
+
+
+def test_the_walk_stops_where_the_list_is_older_than_every_wanted_task(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    old = [ada.key.create(T2V, {"prompt": f"old{i}"})["task_id"] for i in range(10)]
+    gateway.clock.advance(60)
+    new = [ada.key.create(T2V, {"prompt": f"new{i}"})["task_id"] for i in range(10)]
+    gateway.clock.advance(5)
+    Task.update(status="succeed").where(Task.id.in_(old)).execute()
+    for task in Task.select().where(Task.id.in_(new)):  # our clock and Kling's agree
+        created = upstream.simulator.tasks._tasks[task.upstream_task_id].created_ms
+        Task.update(created_at=created).where(Task.id == task.id).execute()
+    lost = Task.get_by_id(new[0]).upstream_task_id
+    upstream.simulator.tasks._tasks.pop(lost)  # Kling no longer lists it
+    queries = _count_reads(upstream)
+
+    gateway.syncer(list_from=3, list_page_size=5, list_slack_ms=0).run_once(now=LATER)
+
+    assert {i for i, s in statuses().items() if s == "processing"} == set(new[1:])
+    assert len(queries) == 2 + 1  # two pages (the second ends in older tasks), then the lost
+    # one on its own
+
+
+def test_one_walk_of_the_list_reads_every_due_task_of_the_channel(gateway):
     upstream = gateway.add_upstream("sim", concurrency=100)
     ada = gateway.tenant("ada")
     for i in range(20):
         ada.key.create(T2V, {"prompt": f"p{i}"})
-    gateway.clock.advance(5)  # all processing upstream
-    queries: list[str] = []
-    upstream.simulator.before_call = (
-        lambda create_body=None, _real=upstream.simulator.before_call:
-        queries.append("read") or _real(create_body))
+    gateway.clock.advance(5)
+    queries = _count_reads(upstream)
 
-    # the 5 claimed are the oldest: the last of 4 pages of 5, newest first
-    gateway.syncer(batch=5, list_from=3, list_page_size=5).run_once(now=LATER)
+    # a batch of 5 starts the walk; the other 15 due tasks of the channel come along
+    assert gateway.syncer(batch=5, list_from=3, list_page_size=5).run_once(now=LATER) == 20
 
-    assert Task.select().where(Task.status == "processing").count() == 5
-    assert len(queries) == 4  # four list pages, no single queries
+    assert set(statuses().values()) == {"processing"} and len(queries) == 4
+
+
+def test_a_walk_of_the_list_also_reads_the_tasks_due_soon(gateway):
+    gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    ids = [ada.key.create(T2V, {"prompt": f"p{i}"})["task_id"] for i in range(30)]
+    gateway.clock.advance(5)
+    Task.update(next_poll_at=LATER + 4_000).where(Task.id.in_(ids[10:20])).execute()
+    Task.update(next_poll_at=LATER + 6_000).where(Task.id.in_(ids[20:])).execute()
+
+    gateway.syncer(list_from=3, list_ahead_ms=5_000).run_once(now=LATER)
+
+    assert {i for i, s in statuses().items() if s == "processing"} == set(ids[:20])
+
+
+def test_a_listed_task_whose_state_stays_only_records_the_poll(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    for i in range(20):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    gateway.clock.advance(5)
+    syncer = gateway.syncer("w", list_from=3, first_poll_ms=1000, backoff=2.0)
+    syncer.run_once(now=LATER)  # processing now
+    before = {task.id: task for task in Task.select()}
+    queries = _count_reads(upstream)
+
+    started = now_ms()
+    syncer.run_once(now=LATER)
+
+    assert len(queries) == 1
+    for task in Task.select():
+        old = before[task.id]
+        assert (task.status, task.updated_at) == ("processing", old.updated_at)
+        assert task.poll_count == old.poll_count + 1 and task.synced_at >= started
+        assert task.next_poll_at == task.synced_at + 1000 * 2 ** old.poll_count
+        assert task.lease_owner is None and task.lease_until is None
+
+
+def test_a_listed_task_past_its_time_limit_fails_and_is_refunded(gateway):
+    gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    for i in range(20):
+        ada.key.create(T2V, {"prompt": f"p{i}"})
+    short = replace(gateway.context.settings, task_timeout_seconds=0)
+    syncer = Syncer(short, gateway.context.upstreams, "w", SyncPolicy(list_from=3))
+    syncer.run_once(now=LATER)
+
+    assert set(statuses().values()) == {"failed"} and ada.balance == 1000 * CNY
+    assert all(t.lease_owner is None for t in Task.select())
+
+
+def test_finished_listed_tasks_succeed_on_the_state_machine(gateway):
+    gateway.add_upstream("sim", concurrency=100)
+    ada = gateway.tenant("ada")
+    for i in range(25):
+        prompt = f"p{i} #sim-fail" if i % 5 == 0 else f"p{i}"
+        ada.key.create(T2V, {"prompt": prompt, "callback_url": "http://127.0.0.1:9/cb"})
+    gateway.finish_upstream_tasks()
+    gateway.syncer(list_from=3).run_once(now=LATER)
+
+    done = statuses()
+    assert sum(s == "succeed" for s in done.values()) == 20
+    assert sum(s == "failed" for s in done.values()) == 5
+    assert len(gateway.charges("refund")) == 5
+    # each task's client heard submitted, then its final state (processing was skipped)
+    assert CallbackDelivery.select().count() == 25 * 2
 
 
 def test_a_stopping_worker_hands_back_its_leases(gateway):

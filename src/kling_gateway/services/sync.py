@@ -10,21 +10,25 @@ pool with a cap per channel.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from kling_gateway.config import Settings
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.families import Family
-from kling_gateway.domain.tasks import TaskStatus
+from kling_gateway.domain.tasks import TaskStatus, can_move, upstream_status
 from kling_gateway.services import task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage.db import release_connection, releasing_connection
 from kling_gateway.storage.models import Channel, Task
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
@@ -50,6 +54,12 @@ class SyncPolicy:
     (500 a page) instead of one query each."""
     list_page_size: int = 500
     list_max_pages: int = 40
+    list_ahead_ms: int = 5_000
+    """A walk of the list costs the same however many tasks it reads, so it also reads the
+    tasks of the channel and family due within this long: walks come less often."""
+    list_slack_ms: int = 300_000
+    """The list is read no further than this much before the oldest wanted task was created
+    at the gateway (Kling's clock may differ from ours)."""
     lost_after_ms: int = tasks.LOST_AFTER_MS
     """A ``submitting`` task this old lost its request (a crash): reconcile it."""
 
@@ -77,53 +87,110 @@ class Syncer:
         """Handle every task due by ``now`` (default: now); returns how many were handled."""
         now = now_ms() if now is None else now
         claimed = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms)
+        claimed += self._claim_list_groups(claimed, now)
         listed = self._poll_by_list(claimed)
-        # Pool threads keep their own database connection for the worker's lifetime: closing it
-        # after each task made every poll reconnect (about 6 ms on PostgreSQL).
+        # Each task hands its pooled connection back when done (no reconnect: the pool keeps
+        # it open for the next one).
         list(self._pool.map(self._handle_and_release,
                             [t for t in claimed if t.id not in listed]))
         return len(claimed) + self._dispatch_queue(now)
 
-    def _poll_by_list(self, claimed: list[Task]) -> set[str]:
-        """Read large groups of running tasks page by page; answers the ids it handled."""
+    def _list_groups(self, claimed: list[Task]) -> dict[tuple[int, str], list[Task]]:
+        """Running tasks by channel and family, the groups large enough to read from the list."""
         groups: dict[tuple[int, str], list[Task]] = {}
         for task in claimed:
             if task.upstream_task_id and task.channel_id and task.status in _RUNNING:
                 groups.setdefault((task.channel_id, task.family), []).append(task)
+        return {key: group for key, group in groups.items()
+                if len(group) >= self.policy.list_from}
+
+    def _claim_list_groups(self, claimed: list[Task], now: int) -> list[Task]:
+        """When a group is read from the list anyway, every due task of that channel and
+        family comes along: one walk of the list per pass instead of one per batch."""
+        most = self.policy.list_page_size * self.policy.list_max_pages
+        more: list[Task] = []
+        for (channel_id, family), group in self._list_groups(claimed).items():
+            if len(group) < most:
+                more += task_store.claim_due_running(
+                    self.owner, now, most - len(group), self.policy.lease_ms,
+                    channel_id=channel_id, family=family,
+                    due_by=now + self.policy.list_ahead_ms)
+        return more
+
+    def _poll_by_list(self, claimed: list[Task]) -> set[str]:
+        """Read large groups of running tasks page by page; answers the ids it handled."""
         handled: set[str] = set()
-        for (channel_id, family), group in groups.items():
-            if len(group) >= self.policy.list_from:
-                handled |= self._read_pages(channel_id, family, group)
+        for (channel_id, family), group in self._list_groups(claimed).items():
+            handled |= self._walk_list(channel_id, family, group)
         return handled
 
-    def _read_pages(self, channel_id: int, family: str, group: list[Task]) -> set[str]:
+    def _walk_list(self, channel_id: int, family: str, group: list[Task]) -> set[str]:
+        """Read the channel's list of ``family`` until every task of ``group`` was seen; a task
+        whose state moved goes through ``apply_upstream`` (the state machine) on the pool while
+        the next pages are read; for the rest, which are most of them, only the bookkeeping of
+        a poll is written, in a few statements for all. Answers the ids seen."""
         wanted = {task.upstream_task_id: task for task in group}
         client = self.upstreams.client_for(Channel.get_by_id(channel_id))
         path = TASK_PATHS[Family(family)]
-        found: dict[str, Task] = {}
-        # Kling lists newest first and the claimed tasks may be the oldest in flight, so read
-        # as deep as this channel's tasks in flight go (bounded), stopping once all are found.
-        in_flight = task_store.count_running(channel_id, family)
-        pages = min(in_flight // self.policy.list_page_size + 2, self.policy.list_max_pages)
-        for page in range(1, pages + 1):
+        walk = _Walk()
+        # Kling lists newest first, finished tasks too, and the claimed tasks may be the
+        # oldest in flight: read until every one was seen, or the list is older than any of
+        # them, or it ends (bounded).
+        oldest = min(task.created_at for task in group) - self.policy.list_slack_ms
+        for page in range(1, self.policy.list_max_pages + 1):
             try:
                 with self._slot(channel_id):
                     rows = client.get(path, {"pageNum": page,
-                                             "pageSize": self.policy.list_page_size})
+                                             "pageSize": self.policy.list_page_size}) or []
             except UpstreamError as failure:
                 log.info("listing %s on channel %s failed: %s", family, channel_id, failure)
                 break
-            for row in rows or []:
+            for row in rows:
                 task = wanted.get(str(row.get("task_id")))
-                if task is not None and task.id not in found:
-                    tasks.apply_upstream(task.id, row)
-                    found[task.id] = task
-            if len(found) == len(group) or len(rows or []) < self.policy.list_page_size:
+                if task is not None and task.id not in walk.seen:
+                    self._take(walk, task, row)
+            if (len(walk.seen) == len(group) or len(rows) < self.policy.list_page_size
+                    or _created_before(rows[-1], oldest)):
                 break
-        for task in found.values():
-            task_store.release(task.id, self.owner,
-                               now_ms() + self.policy.next_poll_in(task.poll_count))
-        return set(found)
+        wait_for(walk.applying)
+        self._release(walk.unchanged, synced_at=now_ms())
+        self._release(walk.settled)
+        return walk.seen
+
+    def _take(self, walk: _Walk, task: Task, row: dict[str, Any]) -> None:
+        walk.seen.add(task.id)
+        if self._moves(task, row):
+            walk.applying.append(self._pool.submit(self._apply_and_log, task, row))
+            walk.settled.append(task)
+        elif self._expired(task, TaskStatus(task.status), now_ms()):
+            walk.settled.append(task)
+        else:
+            walk.unchanged.append(task)
+
+    @staticmethod
+    def _moves(task: Task, row: dict[str, Any]) -> bool:
+        """Whether the listed state moves the task. States only move forward, so a state the
+        task could not move to from the one claimed is no move either (the state machine
+        would refuse it)."""
+        status = upstream_status(row.get("task_status"))
+        return status is not None and can_move(TaskStatus(task.status), status)
+
+    def _release(self, polled: list[Task], *, synced_at: int | None = None) -> None:
+        """Hand back polled tasks, each due again after its backoff."""
+        start = now_ms() if synced_at is None else synced_at
+        waits: dict[int, list[str]] = {}
+        for task in polled:
+            waits.setdefault(self.policy.next_poll_in(task.poll_count), []).append(task.id)
+        for wait, task_ids in waits.items():
+            task_store.release_many(task_ids, self.owner, start + wait, synced_at=synced_at)
+
+    @staticmethod
+    @releasing_connection
+    def _apply_and_log(task: Task, row: dict[str, Any]) -> None:
+        try:
+            tasks.apply_upstream(task.id, row)
+        except Exception:  # one broken task must not stop the others; it is retried later
+            log.exception("sync of task %s failed", task.id)
 
     def _dispatch_queue(self, now: int) -> int:
         """Send queued tasks oldest first while slots are free; the first one that stays queued
@@ -154,6 +221,7 @@ class Syncer:
             log.exception("sync of task %s failed", task.id)
         finally:
             task_store.release(task.id, self.owner, now_ms() + wait)
+            release_connection()  # this pool thread's connection, back for the next task
 
     def _handle(self, task: Task) -> None:
         now = now_ms()
@@ -193,21 +261,40 @@ class Syncer:
             yield
 
 
+@dataclass
+class _Walk:
+    """What one walk of the list found, so far."""
+
+    seen: set[str] = field(default_factory=set)
+    unchanged: list[Task] = field(default_factory=list)
+    """Their state stays: only the poll is recorded."""
+    settled: list[Task] = field(default_factory=list)
+    """Moved by the state machine (``applying``) or failed for their age."""
+    applying: list[Future[None]] = field(default_factory=list)
+
+
+def _created_before(row: dict[str, Any], moment_ms: int) -> bool:
+    created = row.get("created_at")
+    return isinstance(created, int) and created < moment_ms
+
+
 class Pace:
-    """At most ``per_second`` starts per second, spread evenly; callers wait their turn."""
+    """At most ``per_second`` starts per second, spread evenly; callers wait their turn, one at
+    a time. Each start is spaced from when the previous one was actually let go, not from when
+    it was due, so a late wake-up never bunches two starts together: any one second holds at
+    most ``per_second`` of them."""
 
     def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self._interval = 1.0 / per_second
         self._clock = clock
         self._sleep = sleep
-        self._next = 0.0
+        self._next = -math.inf
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self._interval
-        if start > now:
-            self._sleep(start - now)
+            delay = self._next - self._clock()
+            if delay > 0:
+                self._sleep(delay)
+            self._next = self._clock() + self._interval

@@ -18,26 +18,26 @@ from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Task
 
 
-def advance(task_id: str, new: TaskStatus, **changes: Any) -> bool:
-    """Move the task to ``new`` with ``changes``; False when it was not allowed or lost a race."""
+def advance(task_id: str, new: TaskStatus, **changes: Any) -> Task | None:
+    """Move the task to ``new`` with ``changes`` and answer it as moved; None when the move was
+    not allowed or lost a race."""
     with write_transaction():
-        task = Task.get_by_id(task_id)
-        current = TaskStatus(task.status)
+        current = TaskStatus(tasks.status_of(task_id))
         if not can_move(current, new):
-            return False
+            return None
         now = now_ms()
-        if not tasks.compare_and_set(task_id, current, status=new, updated_at=now,
-                                     synced_at=now, **changes):
-            return False
+        moved = tasks.compare_and_set(task_id, current, status=new, updated_at=now,
+                                      synced_at=now, **changes)
+        if moved is None:
+            return None
         if new is TaskStatus.FAILED:
             _refund(task_id, changes.get("status_msg") or "task failed")
-        moved = Task.get_by_id(task_id)
         if new is TaskStatus.SUCCEED and changes.get("result"):
             tasks.remember_videos(moved, changes["result"].get("videos") or [])
         if new.public != current.public:
             callbacks.enqueue(moved, now)
     metrics.task_moved(new.value)
-    return True
+    return moved
 
 
 def touch(task_id: str, **changes: Any) -> None:

@@ -51,18 +51,19 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
     with write_transaction():
         limits.check_running_tasks(caller, context.settings.token_running_tasks)
         now = now_ms()
-        task_store.insert(
+        task = task_store.insert(
             id=task_id, user=caller.user_id, token=caller.token_id, family=family.value,
             model_name=bill.quote.model_name, mode=bill.quote.mode,
             duration=bill.quote.duration, price_key=bill.quote.key, amount=bill.total,
             external_task_id=body.get("external_task_id") or None,
             status=TaskStatus.SUBMITTING, request_body=body,
             callback_url=body.get("callback_url") or None, created_at=now, updated_at=now,
-            next_poll_at=now + FIRST_POLL_MS, callback_secret=callback_secret)
+            next_poll_at=now + FIRST_POLL_MS, callback_secret=callback_secret,
+            # The first channel to try is on record before it is asked (crash recovery).
+            channel=channels[0].id if channels else None)
         billing.charge(caller, bill, task_id=task_id)
-        callbacks.enqueue(Task.get_by_id(task_id), now)  # the client hears "submitted" first
-    _send(upstreams, Task.get_by_id(task_id), channels, context.settings.public_url)
-    return Task.get_by_id(task_id)
+        callbacks.enqueue(task, now)  # the client hears "submitted" first
+    return _send(upstreams, task, channels, context.settings.public_url) or Task.get_by_id(task_id)
 
 
 def upstream_body(task: Task, public_url: str | None = None) -> dict[str, Any]:
@@ -86,27 +87,32 @@ def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: di
 
 
 def _send(upstreams: Upstreams, task: Task, channels: list[Channel],
-          public_url: str | None) -> None:
-    """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed."""
+          public_url: str | None) -> Task | None:
+    """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
+    Answers the task as Kling's answer moved it, if it did."""
     family = Family(task.family)
     if not channels and upstreams.serves(task.model_name) and family is not Family.MULTI_ELEMENTS:
         _queue(task.id)
-        return
+        return None
+
+    def record_channel(attempt: Channel) -> None:  # before each request: where to look it up
+        if attempt.id != task.channel_id:
+            task_states.touch(task.id, channel=attempt.id)
+
     try:
         channel, data = relay.send_task(
             upstreams, channels, TASK_PATHS[family], upstream_body(task, public_url), task.id,
-            before_attempt=lambda attempt: task_states.touch(task.id, channel=attempt.id))
+            before_attempt=record_channel)
     except relay.AllChannelsBusy:
         _queue(task.id)
-        return
+        return None
     except relay.SubmitUnresolved as unresolved:
         log.warning("task %s: upstream outcome unknown, will reconcile: %s", task.id, unresolved)
-        return
+        return None
     except KlingError as refusal:  # definitely not created anywhere: fail and refund
         task_states.advance(task.id, TaskStatus.FAILED, status_msg=refusal.message)
         raise
-    task_states.touch(task.id, channel=channel.id)
-    apply_upstream(task.id, data)
+    return apply_upstream(task.id, data, channel=channel.id)
 
 
 def _queue(task_id: str) -> None:
@@ -125,16 +131,20 @@ def dispatch_queued(context: GatewayContext, task: Task) -> None:
         log.info("queued task %s refused upstream: %s", task.id, refusal.message)
 
 
-def apply_upstream(task_id: str, data: dict[str, Any]) -> None:
-    """Take the state Kling reports for a task (from a create, a query or a callback)."""
+def apply_upstream(task_id: str, data: dict[str, Any], **changes: Any) -> Task | None:
+    """Take the state Kling reports for a task (from a create, a query or a callback), with
+    the gateway's own ``changes`` (e.g. the channel that took it). Answers the task if its
+    state moved, else None."""
     status = upstream_status(data.get("task_status"))
-    changes: dict[str, Any] = {}
     if data.get("task_id"):
         changes["upstream_task_id"] = str(data["task_id"])
-    if status is None or not task_states.advance(
-            task_id, status, status_msg=str(data.get("task_status_msg") or ""),
-            result=data.get("task_result") or None, **changes):
+    moved = status and task_states.advance(
+        task_id, status, status_msg=str(data.get("task_status_msg") or ""),
+        result=data.get("task_result") or None, **changes)
+    if not moved:
         task_states.touch(task_id, **changes)
+        return None
+    return moved
 
 
 def find(context: GatewayContext, caller: Caller, family: Family,
@@ -144,8 +154,9 @@ def find(context: GatewayContext, caller: Caller, family: Family,
     if task is None:
         raise ResourceNotFound(f"task not found: {task_or_external_id}")
     logs.note(task_id=task.id)
-    refresh_if_stale(context.upstreams, task)
-    return Task.get_by_id(task.id)
+    if refresh_if_stale(context.upstreams, task):
+        return Task.get_by_id(task.id)  # the refresh may have moved it
+    return task  # nothing asked upstream: the row just read is the answer
 
 
 def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[Task]:
@@ -153,20 +164,21 @@ def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[
 
 
 def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
-                     lost_after_ms: int = LOST_AFTER_MS) -> None:
-    """Ask the task's channel for its state if ours is older than ``stale_after_ms``."""
+                     lost_after_ms: int = LOST_AFTER_MS) -> bool:
+    """Ask the task's channel for its state if ours is older than ``stale_after_ms``; whether
+    it asked (only then can the stored task have changed here)."""
     now = now_ms()
     stale = force or now - (task.synced_at or 0) >= upstreams.stale_after_ms
     status = TaskStatus(task.status)
     if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:
-        return
+        return False
     client = upstreams.client_for(Channel.get_by_id(task.channel_id))
     path = TASK_PATHS[Family(task.family)]
     try:  # before the upstream id is known, the gateway's id is Kling's external_task_id
         data = client.find_task(path, task.upstream_task_id or task.id)
     except UpstreamError as failure:
         log.info("task %s: refresh failed, answering the stored state: %s", task.id, failure)
-        return
+        return False
     if data is not None:
         apply_upstream(task.id, data)
     elif task.status == TaskStatus.SUBMITTING and now - task.updated_at > lost_after_ms:
@@ -174,6 +186,7 @@ def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
                             status_msg="the upstream never created the task")
     else:
         task_states.touch(task.id)
+    return True
 
 
 def receive_callback(task_id: str, secret: str, data: dict[str, Any]) -> None:

@@ -3,14 +3,22 @@
 State lives in memory behind one lock. Time comes from an injected clock so that tests can move
 it by hand; ``tick()`` moves every task whose time has come and reports each status change to
 the callback outbox, in order.
+
+Every request ticks, and a benchmark keeps tens of thousands of tasks, so nothing a request does
+scans every task: a heap says which tasks move next, and indexes answer lookups by external id,
+the list pages and the slots in use. ``_tasks`` stays the truth (a test may drop a task from it
+to play a lost one): whatever an index finds is checked against it.
 """
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,6 +75,15 @@ class TaskStore:
     on_change: Callable[[StatusChange], None] = lambda change: None
     _tasks: dict[str, SimTask] = field(default_factory=dict)
     _lock: threading.RLock = field(default_factory=threading.RLock)
+    _next_moves: list[tuple[int, int, SimTask]] = field(default_factory=list)
+    """Heap of (when the task moves next, creation order, task) for every unfinished task."""
+    _creations: Iterator[int] = field(default_factory=itertools.count)
+    """Numbers tasks in creation order, the order ``_tasks`` iterates in."""
+    _listed: dict[tuple[str, Family], list[SimTask]] = field(default_factory=dict)
+    """Each account's tasks of each family, oldest first as the list sorts them."""
+    _by_external_id: dict[tuple[str, str], SimTask] = field(default_factory=dict)
+    _slots_held: dict[str, int] = field(default_factory=dict)
+    """Slots held by each account's unfinished tasks (see _has_room)."""
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.settings.seed)
@@ -82,7 +99,7 @@ class TaskStore:
             self.tick()
             self._check_external_id_free(account, body.get("external_task_id"))
             slots = concurrency_slots(family, body)
-            if self.slots_in_use(account) + slots > self.settings.concurrency:
+            if not self._has_room(account, slots):
                 raise ConcurrencyLimit()
             now = self.now_ms()
             lifetime = int(self.settings.task_seconds * 1000)
@@ -90,18 +107,30 @@ class TaskStore:
                            body=body, created_ms=now, updated_ms=now,
                            processing_ms=now + int(lifetime * PROCESSING_SHARE),
                            finish_ms=now + lifetime, files_url=files_url, slots=slots)
-            self._tasks[task.task_id] = task
+            self._add(task)
             self._announce(task)
             return task
+
+    def _add(self, task: SimTask) -> None:
+        order = next(self._creations)
+        self._tasks[task.task_id] = task
+        heapq.heappush(self._next_moves, (task.processing_ms, order, task))
+        bisect.insort(self._listed.setdefault((task.account, task.family), []), task,
+                      key=_list_key)
+        if task.external_task_id:
+            self._by_external_id[(task.account, task.external_task_id)] = task
+        self._slots_held[task.account] = self._slots_held.get(task.account, 0) + task.slots
+
+    def _kept(self, task: SimTask | None) -> SimTask | None:
+        """``task`` if the store still has it."""
+        return task if task is not None and self._tasks.get(task.task_id) is task else None
 
     def get(self, account: str, family: Family, task_or_external_id: str) -> SimTask:
         with self._lock:
             self.tick()
             task = self._tasks.get(task_or_external_id)
             if task is None or task.account != account:
-                task = next((t for t in self._tasks.values()
-                             if t.account == account
-                             and t.external_task_id == task_or_external_id), None)
+                task = self._kept(self._by_external_id.get((account, task_or_external_id)))
             if task is None or task.family != family:
                 raise ResourceNotFound(f"task not found: {task_or_external_id}")
             return task
@@ -109,10 +138,10 @@ class TaskStore:
     def page(self, account: str, family: Family, page_num: int, page_size: int) -> list[SimTask]:
         with self._lock:
             self.tick()
-            mine = [t for t in self._tasks.values() if t.account == account and t.family == family]
-            mine.sort(key=lambda t: (t.created_ms, t.task_id), reverse=True)
             start = (page_num - 1) * page_size
-            return mine[start:start + page_size]
+            newest_first = (task for task in reversed(self._listed.get((account, family), []))
+                            if self._kept(task))
+            return list(itertools.islice(newest_first, start, start + page_size))
 
     def find_video(self, account: str, video_id: str) -> tuple[SimTask, dict] | None:
         """A finished video of ``account`` by its id, with the task that made it."""
@@ -130,6 +159,14 @@ class TaskStore:
             return sum(t.slots for t in self._tasks.values()
                        if t.account == account and t.status not in FINAL)
 
+    def _has_room(self, account: str, slots: int) -> bool:
+        """By the running count; recounted before refusing, in case a task was dropped from
+        ``_tasks`` behind the store's back (the count then holds its slots too long)."""
+        if self._slots_held.get(account, 0) + slots <= self.settings.concurrency:
+            return True
+        self._slots_held[account] = self.slots_in_use(account)
+        return self._slots_held[account] + slots <= self.settings.concurrency
+
     def units_used(self, account: str) -> float:
         with self._lock:
             return sum(float(t.units or 0) for t in self._tasks.values() if t.account == account)
@@ -140,11 +177,18 @@ class TaskStore:
         """Move every task whose time has come; each change is announced once, in order."""
         with self._lock:
             now = self.now_ms()
-            for task in self._tasks.values():
+            due: list[tuple[int, SimTask]] = []
+            while self._next_moves and self._next_moves[0][0] <= now:
+                _, order, task = heapq.heappop(self._next_moves)
+                if self._kept(task):
+                    due.append((order, task))
+            for order, task in sorted(due, key=lambda entry: entry[0]):  # creation order
                 if task.status == "submitted" and now >= task.processing_ms:
                     self._move(task, "processing", now)
                 if task.status == "processing" and now >= task.finish_ms:
                     self._finish(task, now)
+                if task.status not in FINAL:
+                    heapq.heappush(self._next_moves, (task.finish_ms, order, task))
 
     def _finish(self, task: SimTask, now: int) -> None:
         if controls.wants_failure(task.body):
@@ -158,6 +202,8 @@ class TaskStore:
     def _move(self, task: SimTask, status: str, now: int) -> None:
         task.status = status
         task.updated_ms = now
+        if status in FINAL:
+            self._slots_held[task.account] -= task.slots
         self._announce(task)
 
     def _announce(self, task: SimTask) -> None:
@@ -181,8 +227,7 @@ class TaskStore:
     # ---- helpers ----------------------------------------------------------------------
 
     def _check_external_id_free(self, account: str, external_id: str | None) -> None:
-        if external_id and any(t.account == account and t.external_task_id == external_id
-                               for t in self._tasks.values()):
+        if external_id and self._kept(self._by_external_id.get((account, external_id))):
             raise InvalidParameter(
                 f"invalid parameter 'external_task_id': '{external_id}' is already used by "
                 "another task of this account")
@@ -192,6 +237,11 @@ class TaskStore:
             task_id = str(self._random.randrange(10**17, 10**18))
             if task_id not in self._tasks:
                 return task_id
+
+
+def _list_key(task: SimTask) -> tuple[int, str]:
+    """Kling lists newest first: by creation time, then id."""
+    return task.created_ms, task.task_id
 
 
 def _image(task: SimTask, index: int, watermark: bool) -> dict[str, Any]:
