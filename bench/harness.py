@@ -153,6 +153,30 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process under it (uvicorn's and gunicorn's workers)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat", encoding="utf-8") as stat:
+                    ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            parents.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        tree.append(pid)
+        todo.extend(parents.get(pid, []))
+    return tree
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """User + system CPU time of ``root`` and every process under it (a server's workers)."""
+    return sum(cpu_seconds(pid) for pid in process_tree(root))
+
+
 @contextmanager
 def postgres_schema() -> Iterator[str]:
     """A fresh schema in the test database, dropped afterwards; yields a URL that uses it."""
