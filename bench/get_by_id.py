@@ -40,17 +40,17 @@ from harness import (
     cpu_seconds,
     free_port,
     gateway_env,
+    insert_tasks,
     percentile,
     postgres_schema,
     prepare_database,
     process,
     process_tree,
     say,
+    task_row,
 )
 
 from kling_gateway import kling_jwt
-from kling_gateway.storage.db import database, open_database
-from kling_gateway.storage.models import Task
 
 KEY = "get_by_id"
 TARGET_SHARE = 0.60
@@ -313,22 +313,12 @@ def insert_succeeded(deployment: Deployment, count: int) -> list[str]:
     """``count`` finished tasks of the bench user with a video result, as Kling reports one."""
     now = int(time.time() * 1000)
     ids = [f"{now}{index:06d}" for index in range(count)]
-    rows = [{"id": task_id, "user": deployment.user_id, "token": deployment.token.token.id,
-             "channel": deployment.channel_id, "family": "text2video", "model_name": "kling-v1",
-             "mode": "std", "duration": "5", "price_key": "bench", "amount": 0,
-             "upstream_task_id": f"up-{task_id}", "status": "succeed", "status_msg": "",
-             "request_body": {"prompt": "bench"},
-             "result": {"videos": [{"id": f"video-{task_id}", "duration": "5",
-                                    "url": f"https://cdn.example/videos/{task_id}.mp4"}]},
-             "created_at": now, "updated_at": now, "synced_at": now, "next_poll_at": 0}
+    rows = [task_row(deployment, task_id, upstream_task_id=f"up-{task_id}", status="succeed",
+                     result={"videos": [{"id": f"video-{task_id}", "duration": "5",
+                                         "url": f"https://cdn.example/videos/{task_id}.mp4"}]},
+                     created_at=now, updated_at=now, synced_at=now, next_poll_at=0)
             for task_id in ids]
-    open_database(deployment.database_url)
-    try:
-        with database.atomic():
-            for start in range(0, len(rows), 1000):
-                Task.insert_many(rows[start:start + 1000]).execute()
-    finally:
-        database.close()
+    insert_tasks(deployment, rows)
     return ids
 
 

@@ -32,6 +32,7 @@ from kling_gateway import kling_jwt
 from kling_gateway.services import accounts, channels
 from kling_gateway.storage.db import database, open_database
 from kling_gateway.storage.migrations import migrate
+from kling_gateway.storage.models import Task
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -227,6 +228,26 @@ def prepare_database(database_url: str, simulator_url: str) -> Deployment:
         user = accounts.create_user("bench", balance=10_000_000 * CNY)
         token = accounts.create_token("bench")
         return Deployment(database_url, channel.id, user.id, token)
+    finally:
+        database.close()
+
+
+def task_row(deployment: Deployment, task_id: str, **fields: Any) -> dict[str, Any]:
+    """A gateway ``tasks`` row of the bench user: a 5 s kling-v1 text2video on the bench
+    channel, charged nothing; ``fields`` say what differs (status, times, ids …)."""
+    return {"id": task_id, "user": deployment.user_id, "token": deployment.token.token.id,
+            "channel": deployment.channel_id, "family": "text2video", "model_name": "kling-v1",
+            "mode": "std", "duration": "5", "price_key": "bench", "amount": 0,
+            "status_msg": "", "request_body": {"prompt": "bench"}, **fields}
+
+
+def insert_tasks(deployment: Deployment, rows: Sequence[dict[str, Any]]) -> None:
+    """Write ``rows`` straight into the deployment's ``tasks`` table, 1,000 a statement."""
+    open_database(deployment.database_url)
+    try:
+        with database.atomic():
+            for start in range(0, len(rows), 1000):
+                Task.insert_many(rows[start:start + 1000]).execute()
     finally:
         database.close()
 

@@ -27,6 +27,7 @@ from harness import (
     cpu_seconds,
     free_port,
     gateway_env,
+    insert_tasks,
     one_row,
     percentile,
     postgres_schema,
@@ -34,13 +35,12 @@ from harness import (
     process,
     say,
     simulator_args,
+    task_row,
 )
 
 from kling_gateway import kling_jwt
 from kling_gateway.services.sync import DEFAULT_POLICY
 from kling_gateway.simulator.tasks import PROCESSING_SHARE
-from kling_gateway.storage.db import database, open_database
-from kling_gateway.storage.models import Task
 
 KEY = "sync_finish"
 CEILING_POLLS = 12
@@ -137,21 +137,12 @@ def insert_at_ceiling(deployment: Deployment, created: dict[str, int]) -> None:
     rows = []
     for index, (upstream_id, upstream_created) in enumerate(created.items()):
         synced = now - draw.randrange(ceiling)
-        rows.append({
-            "id": f"finish{index:010d}", "user": deployment.user_id,
-            "token": deployment.token.token.id, "channel": deployment.channel_id,
-            "family": "text2video", "model_name": "kling-v1", "mode": "std", "duration": "5",
-            "price_key": "bench", "amount": 0, "upstream_task_id": upstream_id,
-            "status": "processing", "status_msg": "", "request_body": {"prompt": "finish"},
-            "created_at": upstream_created - 20, "updated_at": now, "synced_at": synced,
-            "next_poll_at": synced + ceiling, "poll_count": CEILING_POLLS})
-    open_database(deployment.database_url)
-    try:
-        with database.atomic():
-            for start in range(0, len(rows), 1000):
-                Task.insert_many(rows[start:start + 1000]).execute()
-    finally:
-        database.close()
+        rows.append(task_row(
+            deployment, f"finish{index:010d}", upstream_task_id=upstream_id,
+            status="processing", request_body={"prompt": "finish"},
+            created_at=upstream_created - 20, updated_at=now, synced_at=synced,
+            next_poll_at=synced + ceiling, poll_count=CEILING_POLLS))
+    insert_tasks(deployment, rows)
 
 
 def read_probe(path: Any) -> dict[str, Any]:

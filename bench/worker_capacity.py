@@ -24,9 +24,9 @@ from harness import (
     Deployment,
     KlingHttp,
     cpu_seconds,
-    elapsed,
     free_port,
     gateway_env,
+    insert_tasks,
     one_row,
     percentile,
     postgres_schema,
@@ -34,12 +34,11 @@ from harness import (
     process,
     say,
     simulator_args,
+    task_row,
     timed,
 )
 
 from kling_gateway.services.sync import DEFAULT_POLICY
-from kling_gateway.storage.db import database, open_database
-from kling_gateway.storage.models import Task
 
 KEY = "worker_capacity"
 
@@ -54,7 +53,7 @@ class Config:
     window_cap: float
     """Longest observation of steady-state staleness per level."""
     budget_seconds: float
-    """Levels still to run are skipped once the run has taken this long."""
+    """Levels still to run are skipped once this figure has taken this long."""
 
 
 FULL = Config(quick=False, capacity_levels=(1000, 3000, 10000), floor_seconds=5.0,
@@ -108,21 +107,12 @@ def create_upstream(simulator: KlingHttp, count: int) -> tuple[list[str], float]
 def insert_in_flight(deployment: Deployment, upstream_ids: Sequence[str], first: int) -> None:
     """Gateway rows for upstream tasks: 'processing', charged nothing, not yet due."""
     now = int(time.time() * 1000)
-    rows = [{"id": f"bench{first + index:010d}", "user": deployment.user_id,
-             "token": deployment.token.token.id, "channel": deployment.channel_id,
-             "family": "text2video", "model_name": "kling-v1", "mode": "std", "duration": "5",
-             "price_key": "bench", "amount": 0, "upstream_task_id": upstream_id,
-             "status": "processing", "status_msg": "", "request_body": {"prompt": "capacity"},
-             "created_at": now, "updated_at": now, "synced_at": now,
-             "next_poll_at": now + 10 * 365 * 86_400_000, "poll_count": CEILING_POLLS}
+    rows = [task_row(deployment, f"bench{first + index:010d}", upstream_task_id=upstream_id,
+                     status="processing", request_body={"prompt": "capacity"},
+                     created_at=now, updated_at=now, synced_at=now,
+                     next_poll_at=now + 10 * 365 * 86_400_000, poll_count=CEILING_POLLS)
             for index, upstream_id in enumerate(upstream_ids)]
-    open_database(deployment.database_url)
-    try:
-        with database.atomic():
-            for start in range(0, len(rows), 1000):
-                Task.insert_many(rows[start:start + 1000]).execute()
-    finally:
-        database.close()
+    insert_tasks(deployment, rows)
 
 
 def measure_floor(simulator: KlingHttp, ids: Sequence[str], seconds: float,
@@ -223,6 +213,7 @@ def measure_level(config: Config, deployment: Deployment, connection: Any, simul
 
 
 def run_capacity(config: Config, results: dict[str, Any]) -> None:
+    started = time.monotonic()
     levels = results.setdefault(KEY, [])
     with ExitStack() as stack:
         sim_port = free_port()
@@ -240,8 +231,9 @@ def run_capacity(config: Config, results: dict[str, Any]) -> None:
         upstream_ids: list[str] = []
         for k in config.capacity_levels:
             result = CapacityResult(k)
-            if elapsed() > config.budget_seconds:
-                result.note = f"skipped: the run had already taken {elapsed():.0f} s"
+            if time.monotonic() - started > config.budget_seconds:
+                result.note = (f"skipped: the figure had already taken "
+                               f"{time.monotonic() - started:.0f} s")
                 levels.append(result)
                 say(f"capacity K={k}: {result.note}")
                 continue
