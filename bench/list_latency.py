@@ -488,7 +488,8 @@ def section(quick: bool, results: dict[str, Any]) -> list[str]:
         f"{TARGET_P50_MS:g} ms at 1 M tasks, flat from 10 k to 1 M (read here as: the p50 at "
         f"the largest size within {FLAT_TOLERANCE:.0%} or 1 ms of the 10 k p50).",
         "",
-        "A gateway (`kling-gateway serve --no-worker`, one uvicorn process) on a fresh schema; "
+        "A gateway (`kling-gateway serve --no-worker`, its default workers: one process per "
+        "core) on a fresh schema; "
         "its only channel points at a port where nothing listens, so a list that called "
         "upstream would fail. The `tasks` table is grown server-side (`INSERT … SELECT FROM "
         "generate_series`, deterministic per row, so growing only appends) to each size, then "
