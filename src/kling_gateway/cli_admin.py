@@ -23,7 +23,7 @@ from kling_gateway.domain.money import parse_cny
 from kling_gateway.domain.pricing import canonical_price_key
 from kling_gateway.services import accounts, channels, prices, views
 from kling_gateway.storage.db import open_database
-from kling_gateway.storage.encryption import configure_keyring, rotate_secrets
+from kling_gateway.storage.encryption import IN_CLEAR_WARNING, configure_keyring, rotate_secrets
 from kling_gateway.storage.migrations import migrate
 
 
@@ -79,9 +79,10 @@ def _group(groups: argparse._SubParsersAction, name: str,
 
 
 def _command(actions: argparse._SubParsersAction, name: str, handler: Handler,
-             common: argparse.ArgumentParser, help_text: str) -> argparse.ArgumentParser:
+             common: argparse.ArgumentParser, help_text: str, *,
+             stores_secrets: bool = False) -> argparse.ArgumentParser:
     parser = actions.add_parser(name, parents=[common], help=help_text)
-    parser.set_defaults(run=_runner(handler, migrate_first=True))
+    parser.set_defaults(run=_runner(handler, migrate_first=True, stores_secrets=stores_secrets))
     return parser
 
 
@@ -125,7 +126,7 @@ def _user_parsers(actions: argparse._SubParsersAction,
 def _token_parsers(actions: argparse._SubParsersAction,
                    common: argparse.ArgumentParser) -> None:
     create = _command(actions, "create", _token_create, common,
-                      "issue a token (its keys are shown only this once)")
+                      "issue a token (its keys are shown only this once)", stores_secrets=True)
     create.add_argument("user", metavar="NAME")
     create.add_argument("--name", default="default", metavar="TOKEN_NAME")
     create.add_argument("--spend-limit", metavar="CNY")
@@ -193,11 +194,12 @@ def _channel_options(parser: argparse.ArgumentParser, *, adding: bool) -> None:
 def _channel_parsers(actions: argparse._SubParsersAction,
                      common: argparse.ArgumentParser) -> None:
     _channel_options(_command(actions, "add", _channel_add, common,
-                              "add an upstream Kling account"), adding=True)
+                              "add an upstream Kling account", stores_secrets=True), adding=True)
     _command(actions, "list", _channel_list, common, "list channels, highest priority first")
     _command(actions, "show", _channel_show, common, "show a channel").add_argument("name")
     _channel_options(_command(actions, "update", _channel_update, common,
-                              "change a channel, e.g. rotate its keys"), adding=False)
+                              "change a channel, e.g. rotate its keys", stores_secrets=True),
+                     adding=False)
     _command(actions, "disable", _channel_disable, common,
              "stop forwarding requests to a channel").add_argument("name")
     _command(actions, "enable", _channel_enable, common,
@@ -207,19 +209,20 @@ def _channel_parsers(actions: argparse._SubParsersAction,
 # ---- running --------------------------------------------------------------------------------
 
 
-def _runner(handler: Handler, *,
-            migrate_first: bool = False) -> Callable[[argparse.Namespace], int]:
+def _runner(handler: Handler, *, migrate_first: bool = False,
+            stores_secrets: bool = False) -> Callable[[argparse.Namespace], int]:
     """The ``run`` callback of a command: open the database, call ``handler``, print."""
     def run(args: argparse.Namespace) -> int:
-        return _run(handler, args, migrate_first=migrate_first)
+        return _run(handler, args, migrate_first=migrate_first, stores_secrets=stores_secrets)
     return run
 
 
-def _run(handler: Handler, args: argparse.Namespace, *, migrate_first: bool) -> int:
+def _run(handler: Handler, args: argparse.Namespace, *, migrate_first: bool,
+         stores_secrets: bool) -> int:
     db = None
     try:
         settings = Settings.from_env()
-        configure_keyring(settings, quiet=True)
+        keyring = configure_keyring(settings, quiet=True)
         db = open_database(settings.database_url)
         if migrate_first:
             migrate()
@@ -234,6 +237,8 @@ def _run(handler: Handler, args: argparse.Namespace, *, migrate_first: bool) -> 
         if db is not None:
             db.close()
     print(json.dumps(output.data, indent=2) if args.json else output.text)
+    if stores_secrets and not keyring.key_id:  # stdout stays the answer; the warning is aside
+        print(f"warning: {IN_CLEAR_WARNING}", file=sys.stderr)
     return 0
 
 

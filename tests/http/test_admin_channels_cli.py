@@ -179,3 +179,14 @@ def test_channel_errors_exit_1_with_code_and_message(cli: ChannelCli):
 def test_bad_options_are_usage_errors_that_do_not_echo_the_secret(cli: ChannelCli, args):
     done = cli.run("admin", "channel", *args, status=2)
     assert done.stdout == "" and "usage:" in done.stderr
+
+
+def test_only_commands_that_store_a_secret_warn_that_it_is_kept_in_clear(cli: ChannelCli):
+    cli.env.pop("KLING_GATEWAY_SECRET_KEY", None)
+    added = cli.run("admin", "channel", "add", "clear", "--access-key", "ak-c",
+                    "--secret-key", secret(7))
+    assert "IN CLEAR" in added.stderr and "IN CLEAR" not in added.stdout
+    assert "IN CLEAR" not in cli.run("admin", "channel", "list").stderr  # reads say nothing
+    cli.env["KLING_GATEWAY_SECRET_KEY"] = "a-production-key-of-at-least-32-characters!"
+    updated = cli.run("admin", "channel", "update", "clear", "--secret-key", secret(8))
+    assert "IN CLEAR" not in updated.stderr

@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 PREFIX = "enc:v1:"
 MIN_KEY_LENGTH = 32
 _HKDF_INFO = b"kling-gateway secrets at rest v1"
-_IN_CLEAR = ("KLING_GATEWAY_SECRET_KEY is not set: channel and token secret keys are stored "
+IN_CLEAR_WARNING = ("KLING_GATEWAY_SECRET_KEY is not set: channel and token secret keys are stored "
              "IN CLEAR in the database (development mode). Set it in production (README: "
              "'Secrets at rest').")
 _LEGACY = ("a channel or token secret key is stored in clear although KLING_GATEWAY_SECRET_KEY "
@@ -141,7 +141,7 @@ def configure_keyring(settings: Settings, *, quiet: bool = False) -> Keyring:
     if _keyring.key_id:
         log.debug("secrets at rest: encrypted with key %s", _keyring.key_id)
     elif not quiet:
-        log.warning(_IN_CLEAR)
+        log.warning(IN_CLEAR_WARNING)
     return _keyring
 
 
