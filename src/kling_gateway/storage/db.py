@@ -55,7 +55,8 @@ def open_database(url: str, limits: DatabaseLimits | None = None) -> Database:
     if urlparse(url).scheme in POSTGRES_SCHEMES:
         db: Database = _postgres_pool(url, limits or DatabaseLimits.from_env())
     elif url.startswith("sqlite"):
-        db = connect(url, pragmas=SQLITE_PRAGMAS)
+        # RETURNING (SQLite 3.35+), as on PostgreSQL: a write answers its row in one statement.
+        db = connect(url, pragmas=SQLITE_PRAGMAS, returning_clause=True)
     else:
         db = connect(url)
     database.initialize(db)

@@ -14,19 +14,16 @@ from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourcePackExhausted
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.money import format_cny
-from kling_gateway.storage.db import database, is_postgres, write_transaction
+from kling_gateway.storage.db import database, write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
 
 
 def _move_balance(user_id: int, delta: int) -> int | None:
     """Add ``delta`` unless that would take the balance below zero; the new balance or None."""
-    update = (User.update(balance=User.balance + delta)
-              .where((User.id == user_id) & (User.balance + delta >= 0)))
-    if is_postgres():  # the new balance in the same round trip
-        return next((row.balance for row in update.returning(User.balance).execute()), None)
-    if not update.execute():
-        return None
-    return User.select(User.balance).where(User.id == user_id).scalar()
+    moved = (User.update(balance=User.balance + delta)
+             .where((User.id == user_id) & (User.balance + delta >= 0))
+             .returning(User.balance).execute())  # the new balance, same round trip
+    return next((row.balance for row in moved), None)
 
 
 def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> LedgerEntry:

@@ -65,9 +65,7 @@ def compare_and_set(task_id: str, expected: TaskStatus, **changes: Any) -> Task 
     """Apply ``changes`` only if the task is still in ``expected`` and answer the task as it
     now is; the loser of a race gets None and changes nothing."""
     update = Task.update(**changes).where((Task.id == task_id) & (Task.status == expected))
-    if is_postgres():  # the changed row in the same round trip
-        return next(iter(update.returning(Task).execute()), None)
-    return Task.get_by_id(task_id) if update.execute() else None
+    return next(iter(update.returning(Task).execute()), None)  # the row, same round trip
 
 
 def charge_of(task_id: str) -> LedgerEntry | None:
