@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import AuthenticationFailed
 from kling_gateway.services.auth import (
+    Caller,
     authenticate,
     authenticate_admin,
     authenticate_from_cache,
@@ -51,16 +52,19 @@ async def _kling_caller(authorization: str | None,
     if not rate_limit.is_shared:
         caller = authenticate_from_cache(authorization)
         if caller is not None:
-            rate_limit.check(caller.token_id)
-            return {"sub": str(caller.user_id), "caller": caller}
+            return _counted(caller, rate_limit)
     return await run_in_threadpool(_authenticated_caller, authorization, rate_limit)
 
 
 @releasing_connection
 def _authenticated_caller(authorization: str | None,
                           rate_limit: RequestRateLimit) -> dict[str, Any]:
-    """Authenticated, then counted against its token's request rate (1302 over it)."""
-    caller = authenticate(authorization)
+    """Authenticated from the database, then counted."""
+    return _counted(authenticate(authorization), rate_limit)
+
+
+def _counted(caller: Caller, rate_limit: RequestRateLimit) -> dict[str, Any]:
+    """The caller, counted against its token's request rate (1302 over it), as token info."""
     rate_limit.check(caller.token_id)
     return {"sub": str(caller.user_id), "caller": caller}
 

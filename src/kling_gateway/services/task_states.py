@@ -12,8 +12,8 @@ from typing import Any
 from kling_gateway import metrics
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.tasks import TaskStatus, can_move
-from kling_gateway.services import callbacks
-from kling_gateway.storage import ledger, tasks
+from kling_gateway.services import billing, callbacks
+from kling_gateway.storage import tasks
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Task
 
@@ -47,5 +47,5 @@ def touch(task_id: str, **changes: Any) -> None:
 
 def _refund(task_id: str, reason: str) -> None:
     charge = tasks.charge_of(task_id)
-    if charge is not None and ledger.refund(charge.id, note=reason) is not None:
-        metrics.refunded(charge.amount, task_id=task_id)
+    if charge is not None:
+        billing.refund(charge.id, reason)

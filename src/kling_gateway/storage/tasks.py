@@ -134,19 +134,17 @@ def _chunks(ids: list[str]) -> list[list[str]]:
 
 def release(task_id: str, owner: str, next_poll_at: int, *, count_poll: bool = True) -> None:
     """Give the lease back and say when to look again (a final task is never looked at)."""
-    (Task.update(lease_owner=None, lease_until=None, next_poll_at=next_poll_at,
-                 poll_count=Task.poll_count + (1 if count_poll else 0))
-     .where((Task.id == task_id) & (Task.lease_owner == owner)).execute())
+    release_many([task_id], owner, next_poll_at, count_poll=count_poll)
 
 
 def release_many(task_ids: list[str], owner: str, next_poll_at: int, *,
-                 synced_at: int | None = None) -> None:
-    """``release`` for many tasks at once (their poll counted); ``synced_at`` also records that
-    the upstream was read and nothing changed."""
+                 count_poll: bool = True, synced_at: int | None = None) -> None:
+    """``release`` for many tasks at once; ``synced_at`` also records that the upstream was
+    read and nothing changed."""
     synced = {} if synced_at is None else {"synced_at": synced_at}
     for chunk in _chunks(task_ids):
         (Task.update(lease_owner=None, lease_until=None, next_poll_at=next_poll_at,
-                     poll_count=Task.poll_count + 1, **synced)
+                     poll_count=Task.poll_count + (1 if count_poll else 0), **synced)
          .where(Task.id.in_(chunk) & (Task.lease_owner == owner)).execute())
 
 
