@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from peewee import IntegrityError
+from peewee import IntegrityError, ModelSelect
 
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.storage.db import is_postgres, write_transaction
 from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
+from kling_gateway.storage.prepared import PreparedQuery
 
 
 def insert(**fields: Any) -> Task:
@@ -24,14 +25,42 @@ def insert(**fields: Any) -> Task:
             "already used by another of your tasks") from exc
 
 
+def _by_id(user_id: Any, family: Any, task_id: Any) -> ModelSelect:
+    return Task.select().where((Task.id == task_id) & (Task.user == user_id)
+                               & (Task.family == family))
+
+
+def _by_external_id(user_id: Any, family: Any, external_task_id: Any) -> ModelSelect:
+    return Task.select().where((Task.user == user_id) & (Task.family == family)
+                               & (Task.external_task_id == external_task_id))
+
+
+def _first_page(user_id: Any, family: Any, size: Any) -> ModelSelect:
+    return (Task.select().where((Task.user == user_id) & (Task.family == family))
+            .order_by(Task.created_at.desc(), Task.id.desc()).limit(size))
+
+
+def _later_page(user_id: Any, family: Any, size: Any, skip: Any) -> ModelSelect:
+    listed = Task.alias("listed")  # selects only columns of the listing index
+    ids = (listed.select(listed.id)
+           .where((listed.user == user_id) & (listed.family == family))
+           .order_by(listed.created_at.desc(), listed.id.desc())
+           .limit(size).offset(skip))
+    return Task.select().where(Task.id.in_(ids)).order_by(Task.created_at.desc(), Task.id.desc())
+
+
+# Each is one index lookup; the gateway's id is tried first, so it wins over an equal
+# external id. (One statement with OR made PostgreSQL filter all the user's tasks instead.)
+_OWN_BY_ID = PreparedQuery(Task, _by_id)
+_OWN_BY_EXTERNAL_ID = PreparedQuery(Task, _by_external_id)
+_FIRST_PAGE = PreparedQuery(Task, _first_page)
+_LATER_PAGE = PreparedQuery(Task, _later_page)
+
+
 def find_own(user_id: int, family: str, task_or_external_id: str) -> Task | None:
     """The user's task of ``family`` by gateway id or the user's own external id."""
-    by_id = (Task.select().where((Task.id == task_or_external_id) & (Task.user == user_id)
-                                 & (Task.family == family)).first())
-    if by_id is not None:
-        return by_id
-    return (Task.select().where((Task.user == user_id) & (Task.family == family)
-                                & (Task.external_task_id == task_or_external_id)).first())
+    return (_OWN_BY_ID.first(user_id, family, task_or_external_id)
+            or _OWN_BY_EXTERNAL_ID.first(user_id, family, task_or_external_id))
 
 
 def page_own(user_id: int, family: str, page_num: int, page_size: int) -> list[Task]:
@@ -41,16 +70,9 @@ def page_own(user_id: int, family: str, page_num: int, page_size: int) -> list[T
     (an index-only scan: on PostgreSQL it visits the table only for pages VACUUM has not yet
     marked all-visible), and just the page's rows are then read in full. Skipping whole rows
     instead costs a row fetch for every skipped task: 499,500 of them on page 1000 x 500."""
-    newest_first = (Task.created_at.desc(), Task.id.desc())
     if page_num == 1:  # nothing to skip: the plain query reads exactly the page's rows
-        return list(Task.select().where((Task.user == user_id) & (Task.family == family))
-                    .order_by(*newest_first).limit(page_size))
-    listed = Task.alias("listed")  # selects only columns of that index
-    ids = (listed.select(listed.id)
-           .where((listed.user == user_id) & (listed.family == family))
-           .order_by(listed.created_at.desc(), listed.id.desc())
-           .paginate(page_num, page_size))
-    return list(Task.select().where(Task.id.in_(ids)).order_by(*newest_first))
+        return _FIRST_PAGE.rows(user_id, family, page_size)
+    return _LATER_PAGE.rows(user_id, family, page_size, (page_num - 1) * page_size)
 
 
 def status_of(task_id: str) -> str:

@@ -1,0 +1,84 @@
+"""Selects whose SQL peewee writes once, for the statements that every request runs.
+
+Writing a query's SQL costs peewee more CPU than the database needs to answer it: a ``tasks``
+row has 25 columns, each rendered again for every query, and reading the answer maps each
+column back to its field by name, again for every query. Together that was most of what a
+get-by-id cost the gateway in Python. A ``PreparedQuery`` writes its SQL once per kind of
+database (SQLite and PostgreSQL mark parameters differently) with a slot for each argument, and
+maps the answer's columns to fields once; a call binds its arguments to the slots, runs the
+statement and builds model instances with each field's own conversion (``python_value``).
+
+Arguments are bound as given, without the fields' conversions: pass what the column holds
+(``int`` for an id, ``str`` for text).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
+
+from peewee import Field, Model, ModelSelect, Value
+
+from kling_gateway.storage.db import database
+
+M = TypeVar("M", bound=Model)
+
+
+class _Slot:
+    """Where the ``index``-th argument goes among a written query's parameters."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class _Written:
+    """A query's SQL for one kind of database, its parameters with slots among them, and the
+    fields of its answer's columns once the first answer has named them."""
+
+    def __init__(self, sql: str, params: list[Any]) -> None:
+        self.sql = sql
+        self.params = params
+        self.fields: list[Field] | None = None
+
+
+class PreparedQuery(Generic[M]):
+    """``build(*slots)`` returns a select of whole ``model`` rows in which each argument is
+    used as a value (peewee writes each slot as a parameter, unconverted)."""
+
+    def __init__(self, model: type[M], build: Callable[..., ModelSelect]) -> None:
+        self.model = model
+        self._build = build
+        self._arity = len(inspect.signature(build).parameters)
+        self._written: dict[type, _Written] = {}
+
+    def rows(self, *args: Any) -> list[M]:
+        written = self._for_this_database()
+        params = [args[part.index] if isinstance(part, _Slot) else part
+                  for part in written.params]
+        cursor = database.execute_sql(written.sql, params)
+        if written.fields is None:
+            written.fields = [self.model._meta.columns[column[0]] for column in cursor.description]
+        return [self._instance(written.fields, row) for row in cursor.fetchall()]
+
+    def first(self, *args: Any) -> M | None:
+        rows = self.rows(*args)
+        return rows[0] if rows else None
+
+    def _for_this_database(self) -> _Written:
+        kind = type(database.obj)
+        written = self._written.get(kind)
+        if written is None:
+            slots = [Value(_Slot(index), converter=False) for index in range(self._arity)]
+            sql, params = self._build(*slots).sql()  # constants (LIMIT 1 …) stay as written
+            written = self._written[kind] = _Written(sql, params)
+        return written
+
+    def _instance(self, fields: Sequence[Field], row: Sequence[Any]) -> M:
+        values = {field.name: None if value is None else field.python_value(value)
+                  for field, value in zip(fields, row, strict=True)}
+        instance = self.model(__no_default__=1, **values)
+        instance._dirty.clear()  # as read from the database: nothing to save
+        return instance
