@@ -36,6 +36,14 @@ def record(message: str, *args: object, fields: dict | None = None,
     ('"password": "hunter2"', "hunter2"),
     (f"image={IMAGE[:300]}", IMAGE[:100]),
     (f'{{"image": "{IMAGE}"}}', IMAGE[100:200]),
+    # short text, which only a clue in it sends through the patterns (logs._CLUES)
+    ("jwt eyJhbGciOiJ.eyJpc3MiOiJ.c2ln", "eyJpc3MiOiJ"),
+    ("kga-0123456789abcdefXYZ", "0123456789abcdefXYZ"),
+    ("ACCESS-KEY: AKxyz", "AKxyz"),
+    ("Api_Key=abc123", "abc123"),
+    ("passwd=hunter2", "hunter2"),
+    ("Authorization: Basic dXNlcjpwdw==", "dXNlcjpwdw=="),
+    ("admin_token='t0p'", "t0p"),
 ])
 def test_redact_removes_credentials_and_base64(text, gone):
     assert gone not in logs.redact(text)
