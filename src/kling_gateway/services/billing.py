@@ -12,6 +12,9 @@ from kling_gateway.domain.pricing import PriceQuote, price_quote
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import ledger
 from kling_gateway.storage.models import LedgerEntry, Price
+from kling_gateway.storage.prepared import PreparedQuery
+
+_PRICE = PreparedQuery(Price, lambda key: Price.select().where(Price.key == key))
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ def bill_for(operation: str, body: dict[str, Any], caller: Caller) -> Bill:
     if (caller.allowed_models is not None and quote.model_name is not None
             and quote.model_name not in caller.allowed_models):
         raise PermissionDenied(f"model {quote.model_name} is not allowed for this token")
-    price = Price.get_or_none(Price.key == quote.key)
+    price = _PRICE.first(quote.key)
     if price is None:
         if quote.free_without_price:
             return Bill(quote=quote, unit_price=0, total=0)

@@ -13,9 +13,12 @@ from peewee import fn
 from kling_gateway.config import Settings
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.prepared import PreparedQuery
 from kling_gateway.upstream.client import DEFAULT_TIMEOUTS, KlingClient, Timeouts
 
 _FINAL = (TaskStatus.SUCCEED, TaskStatus.FAILED)
+_ENABLED_CHANNELS = PreparedQuery(Channel, lambda: (
+    Channel.select().where(Channel.enabled == True)))  # noqa: E712  (peewee's SQL = TRUE)
 
 
 class Upstreams:
@@ -61,7 +64,7 @@ class Upstreams:
     def candidates(self, model: str | None) -> list[Channel]:
         """Channels to try, best first: the highest priority first, weighted-random within a
         priority; channels cooling down, full, disabled or not allowing the model are left out."""
-        usable = [c for c in Channel.select().where(Channel.enabled == True)  # noqa: E712
+        usable = [c for c in _ENABLED_CHANNELS.rows()
                   if _allows(c, model) and not self.is_cooling(c.id) and _has_room(c)]
         ordered: list[Channel] = []
         for priority in sorted({c.priority for c in usable}, reverse=True):
@@ -70,8 +73,7 @@ class Upstreams:
 
     def serves(self, model: str | None) -> bool:
         """Whether any enabled channel takes ``model`` at all, busy or not."""
-        return any(_allows(c, model)
-                   for c in Channel.select().where(Channel.enabled == True))  # noqa: E712
+        return any(_allows(c, model) for c in _ENABLED_CHANNELS.rows())
 
     def _weighted_order(self, channels: list[Channel]) -> list[Channel]:
         remaining, ordered = list(channels), []

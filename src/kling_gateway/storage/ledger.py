@@ -16,14 +16,23 @@ from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.money import format_cny
 from kling_gateway.storage.db import database, write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
+from kling_gateway.storage.prepared import PreparedQuery
+
+_BALANCE_MOVE = PreparedQuery(User, lambda user_id, delta: (
+    User.update(balance=User.balance + delta)
+    .where((User.id == user_id) & (User.balance + delta >= 0))
+    .returning(User.balance)))  # the new balance, same round trip
+_TOKEN_SPEND = PreparedQuery(ApiToken, lambda token_id, amount: (
+    ApiToken.update(spent=ApiToken.spent + amount)
+    .where((ApiToken.id == token_id)
+           & (ApiToken.spend_limit.is_null() | (ApiToken.spent + amount <= ApiToken.spend_limit)))
+    .returning(ApiToken.id)))
 
 
 def _move_balance(user_id: int, delta: int) -> int | None:
     """Add ``delta`` unless that would take the balance below zero; the new balance or None."""
-    moved = (User.update(balance=User.balance + delta)
-             .where((User.id == user_id) & (User.balance + delta >= 0))
-             .returning(User.balance).execute())  # the new balance, same round trip
-    return next((row.balance for row in moved), None)
+    moved = _BALANCE_MOVE.first(user_id, delta)
+    return None if moved is None else moved.balance
 
 
 def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> LedgerEntry:
@@ -59,12 +68,7 @@ def debit(user_id: int, amount: int, *, token_id: int | None = None,
 
 
 def _spend_from_token(token_id: int, amount: int) -> None:
-    within_limit = ApiToken.spend_limit.is_null() | (ApiToken.spent + amount
-                                                      <= ApiToken.spend_limit)
-    changed = (ApiToken.update(spent=ApiToken.spent + amount)
-               .where((ApiToken.id == token_id) & within_limit)
-               .execute())
-    if not changed:
+    if _TOKEN_SPEND.first(token_id, amount) is None:
         token = ApiToken.get_by_id(token_id)
         left = (token.spend_limit or 0) - token.spent
         raise ResourcePackExhausted(

@@ -1,15 +1,16 @@
-"""Selects whose SQL peewee writes once, for the statements that every request runs.
+"""Statements whose SQL peewee writes once, for those that every request runs.
 
 Writing a query's SQL costs peewee more CPU than the database needs to answer it: a ``tasks``
 row has 25 columns, each rendered again for every query, and reading the answer maps each
 column back to its field by name, again for every query. Together that was most of what a
-get-by-id cost the gateway in Python. A ``PreparedQuery`` writes its SQL once per kind of
-database (SQLite and PostgreSQL mark parameters differently) with a slot for each argument, and
-maps the answer's columns to fields once; a call binds its arguments to the slots, runs the
-statement and builds model instances with each field's own conversion (``python_value``).
+get-by-id cost the gateway in Python. A ``PreparedQuery`` (a select, or a write that answers
+rows with ``RETURNING``) writes its SQL once per kind of database (SQLite and PostgreSQL mark
+parameters differently) with a slot for each argument, and maps the answer's columns to fields
+once; a call binds its arguments to the slots, runs the statement and builds model instances
+with each field's own conversion (``python_value``).
 
 Arguments are bound as given, without the fields' conversions: pass what the column holds
-(``int`` for an id, ``str`` for text).
+(``int`` for an id, ``str`` for text, a field's ``db_value`` for anything else).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from peewee import Field, Model, ModelSelect, Value
+from peewee import Field, Model, Query, Value
 
 from kling_gateway.storage.db import database
 
@@ -45,13 +46,15 @@ class _Written:
 
 
 class PreparedQuery(Generic[M]):
-    """``build(*slots)`` returns a select of whole ``model`` rows in which each argument is
-    used as a value (peewee writes each slot as a parameter, unconverted)."""
+    """``build(*slots)`` returns a query answering ``model`` rows (or some of their columns) in
+    which each argument is used as a value (peewee writes each slot as a parameter,
+    unconverted). ``arity``: how many arguments, when ``build``'s signature cannot tell."""
 
-    def __init__(self, model: type[M], build: Callable[..., ModelSelect]) -> None:
+    def __init__(self, model: type[M], build: Callable[..., Query],
+                 arity: int | None = None) -> None:
         self.model = model
         self._build = build
-        self._arity = len(inspect.signature(build).parameters)
+        self._arity = len(inspect.signature(build).parameters) if arity is None else arity
         self._written: dict[type, _Written] = {}
 
     def rows(self, *args: Any) -> list[M]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from peewee import IntegrityError, ModelSelect
+from peewee import IntegrityError, ModelSelect, ModelUpdate
 
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.ledger import EntryKind
@@ -75,19 +76,35 @@ def page_own(user_id: int, family: str, page_num: int, page_size: int) -> list[T
     return _LATER_PAGE.rows(user_id, family, page_size, (page_num - 1) * page_size)
 
 
+_STATUS = PreparedQuery(Task, lambda task_id: (
+    Task.select(Task.status).where(Task.id == task_id)))
+_MOVES: dict[tuple[str, ...], PreparedQuery[Task]] = {}
+"""One prepared compare-and-set per set of changed columns (a handful: one per call site)."""
+
+
 def status_of(task_id: str) -> str:
     """The task's status alone (not its bodies and results); DoesNotExist for no such task."""
-    status = Task.select(Task.status).where(Task.id == task_id).scalar()
-    if status is None:
+    found = _STATUS.first(task_id)
+    if found is None:
         raise Task.DoesNotExist(f"no task {task_id}")
-    return status
+    return found.status
 
 
 def compare_and_set(task_id: str, expected: TaskStatus, **changes: Any) -> Task | None:
     """Apply ``changes`` only if the task is still in ``expected`` and answer the task as it
     now is; the loser of a race gets None and changes nothing."""
-    update = Task.update(**changes).where((Task.id == task_id) & (Task.status == expected))
-    return next(iter(update.returning(Task).execute()), None)  # the row, same round trip
+    names = tuple(changes)
+    move = _MOVES.get(names)
+    if move is None:
+        move = _MOVES[names] = PreparedQuery(Task, partial(_move, names), arity=len(names) + 2)
+    values = [Task._meta.fields[name].db_value(changes[name]) for name in names]
+    return move.first(task_id, Task.status.db_value(expected), *values)  # the row, same trip
+
+
+def _move(names: tuple[str, ...], task_id: Any, expected: Any, *values: Any) -> ModelUpdate:
+    changes = {Task._meta.fields[name]: value for name, value in zip(names, values, strict=True)}
+    return (Task.update(changes).where((Task.id == task_id) & (Task.status == expected))
+            .returning(Task))
 
 
 def charge_of(task_id: str) -> LedgerEntry | None:
