@@ -16,8 +16,9 @@ from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.money import format_cny
 from kling_gateway.storage.db import database, write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
-from kling_gateway.storage.prepared import PreparedQuery
+from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 
+_NEW_ENTRY = PreparedInsert(LedgerEntry)
 _BALANCE_MOVE = PreparedQuery(User, lambda user_id, delta: (
     User.update(balance=User.balance + delta)
     .where((User.id == user_id) & (User.balance + delta >= 0))
@@ -45,8 +46,8 @@ def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> Led
             raise InvalidParameter(
                 f"{article} {kind} of {format_cny(amount)} CNY would take the balance of "
                 f"{format_cny(available)} CNY below zero")
-        return LedgerEntry.create(user=user_id, kind=kind, amount=amount, balance_after=balance,
-                                  note=note, created_at=now_ms())
+        return _NEW_ENTRY(user=user_id, kind=kind, amount=amount, balance_after=balance,
+                          note=note, created_at=now_ms())
 
 
 def debit(user_id: int, amount: int, *, token_id: int | None = None,
@@ -62,9 +63,9 @@ def debit(user_id: int, amount: int, *, token_id: int | None = None,
                 f"{format_cny(available)} CNY available")
         if token_id is not None:
             _spend_from_token(token_id, amount)
-        return LedgerEntry.create(user=user_id, kind=EntryKind.CHARGE, amount=-amount,
-                                  balance_after=balance, token=token_id, task=task_id,
-                                  price_key=price_key, note=note, created_at=now_ms())
+        return _NEW_ENTRY(user=user_id, kind=EntryKind.CHARGE, amount=-amount,
+                          balance_after=balance, token=token_id, task=task_id,
+                          price_key=price_key, note=note, created_at=now_ms())
 
 
 def _spend_from_token(token_id: int, amount: int) -> None:
@@ -85,11 +86,10 @@ def refund(charge_id: int, *, note: str = "") -> LedgerEntry | None:
     try:
         with write_transaction(), database.atomic():  # a savepoint: a lost race undoes itself
             balance = _move_balance(charge.user_id, amount)
-            entry = LedgerEntry.create(user=charge.user_id, kind=EntryKind.REFUND,
-                                       amount=amount, balance_after=balance,
-                                       token=charge.token_id, task=charge.task_id,
-                                       refund_of=charge.id, price_key=charge.price_key,
-                                       note=note, created_at=now_ms())
+            entry = _NEW_ENTRY(user=charge.user_id, kind=EntryKind.REFUND, amount=amount,
+                               balance_after=balance, token=charge.token_id,
+                               task=charge.task_id, refund_of=charge.id,
+                               price_key=charge.price_key, note=note, created_at=now_ms())
             if charge.token_id is not None:
                 (ApiToken.update(spent=ApiToken.spent - amount)
                  .where(ApiToken.id == charge.token_id).execute())

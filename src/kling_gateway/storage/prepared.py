@@ -19,7 +19,7 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from peewee import Field, Model, Query, Value
+from peewee import AutoField, Field, Model, Query, Value
 
 from kling_gateway.storage.db import database
 
@@ -85,3 +85,37 @@ class PreparedQuery(Generic[M]):
         instance = self.model(__no_default__=1, **values)
         instance._dirty.clear()  # as read from the database: nothing to save
         return instance
+
+
+class PreparedInsert(Generic[M]):
+    """An INSERT of one ``model`` row that answers the row as stored. Every column is a slot,
+    so one statement serves every call; what a call leaves out gets the field's default,
+    computed per call (a callable default is called), as peewee's own insert does."""
+
+    def __init__(self, model: type[M]) -> None:
+        self.model = model
+        # An auto-incremented key is the database's to choose.
+        self._fields = [field for field in model._meta.sorted_fields
+                        if not isinstance(field, AutoField)]
+        self._names = {field.name for field in self._fields}
+        self._query = PreparedQuery(model, self._insert, arity=len(self._fields))
+
+    def __call__(self, **values: Any) -> M:
+        unknown = set(values) - self._names
+        if unknown:
+            raise TypeError(f"{self.model.__name__} has no field {', '.join(sorted(unknown))}")
+        row = self._query.first(*(field.db_value(_value_of(field, values))
+                                  for field in self._fields))
+        assert row is not None  # an insert that did not raise answers its row
+        return row
+
+    def _insert(self, *slots: Any) -> Query:
+        return (self.model.insert(dict(zip(self._fields, slots, strict=True)))
+                .returning(self.model))
+
+
+def _value_of(field: Field, values: dict[str, Any]) -> Any:
+    if field.name in values:
+        return values[field.name]
+    default = field.default
+    return default() if callable(default) else default

@@ -12,14 +12,16 @@ from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.storage.db import is_postgres, write_transaction
 from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
-from kling_gateway.storage.prepared import PreparedQuery
+from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
+
+_INSERT = PreparedInsert(Task)
 
 
 def insert(**fields: Any) -> Task:
     """A new task; a second task with the same ``external_task_id`` for the user is 1201.
     Call it in the submit's transaction: the error undoes the whole submit, so no savepoint."""
     try:
-        return Task.create(**fields)
+        return _INSERT(**fields)
     except IntegrityError as exc:
         raise InvalidParameter(
             f"invalid parameter 'external_task_id': '{fields.get('external_task_id')}' is "
