@@ -39,8 +39,8 @@ _REDACTIONS = (
                 r"access[_-]?key|admin[_-]?token|token|authorization)s?)([\"']?\s*[:=]\s*[\"']?)"
                 r"([^\s\"',;&}\]]+)"), r"\1\2[redacted]"),
 )
-_BASE64_RUN = re.compile(r"[A-Za-z0-9+/_-]{100,}={0,2}")
 MIN_BASE64_RUN = 100
+_BASE64_RUN = re.compile(rf"[A-Za-z0-9+/_-]{{{MIN_BASE64_RUN},}}={{0,2}}")
 _CLUES = ("eyj", "bearer", "basic", "kg-", "kga-", "secret", "passw", "key", "token",
           "authorization")
 """Every redaction but the Base64 run needs one of these (in lower case) in the text: short

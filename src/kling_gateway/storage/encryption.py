@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 PREFIX = "enc:v1:"
 MIN_KEY_LENGTH = 32
 _HKDF_INFO = b"kling-gateway secrets at rest v1"
-IN_CLEAR_WARNING = ("KLING_GATEWAY_SECRET_KEY is not set: channel and token secret keys are stored "
-             "IN CLEAR in the database (development mode). Set it in production (README: "
-             "'Secrets at rest').")
+IN_CLEAR_WARNING = ("KLING_GATEWAY_SECRET_KEY is not set: channel and token secret keys are "
+                    "stored IN CLEAR in the database (development mode). Set it in production "
+                    "(README: 'Secrets at rest').")
 _LEGACY = ("a channel or token secret key is stored in clear although KLING_GATEWAY_SECRET_KEY "
            "is set: run 'kling-gateway admin rotate-secret-key' to encrypt it")
 
