@@ -19,7 +19,17 @@ import inspect
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
-from peewee import AutoField, Field, Model, Query, Value
+from peewee import (
+    AutoField,
+    CharField,
+    Field,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    Query,
+    TextField,
+    Value,
+)
 
 from kling_gateway.storage.db import database
 
@@ -35,14 +45,30 @@ class _Slot:
         self.index = index
 
 
+Conversion = Callable[[Any], Any]
+
+_ADAPTS_AS_GIVEN = (CharField.adapt, TextField.adapt, IntegerField.adapt)
+"""peewee's own ``str``/``int`` coercions: both drivers already answer those columns as a
+``str`` or an ``int``, so calling them per value changes nothing and costs a call each."""
+
+
+def _conversion(field: Field) -> Conversion | None:
+    """What turns a column's value into the field's; None when the driver's value already is."""
+    target = field.rel_field if isinstance(field, ForeignKeyField) else field
+    if (type(target).python_value is Field.python_value
+            and type(target).adapt in _ADAPTS_AS_GIVEN):
+        return None
+    return field.python_value
+
+
 class _Written:
     """A query's SQL for one kind of database, its parameters with slots among them, and the
-    fields of its answer's columns once the first answer has named them."""
+    field name and conversion of each answer column once the first answer has named them."""
 
     def __init__(self, sql: str, params: list[Any]) -> None:
         self.sql = sql
         self.params = params
-        self.fields: list[Field] | None = None
+        self.columns: list[tuple[str, Conversion | None]] | None = None
 
 
 class PreparedQuery(Generic[M]):
@@ -62,9 +88,10 @@ class PreparedQuery(Generic[M]):
         params = [args[part.index] if isinstance(part, _Slot) else part
                   for part in written.params]
         cursor = database.execute_sql(written.sql, params)
-        if written.fields is None:
-            written.fields = [self.model._meta.columns[column[0]] for column in cursor.description]
-        return [self._instance(written.fields, row) for row in cursor.fetchall()]
+        if written.columns is None:
+            fields = [self.model._meta.columns[column[0]] for column in cursor.description]
+            written.columns = [(field.name, _conversion(field)) for field in fields]
+        return [self._instance(written.columns, row) for row in cursor.fetchall()]
 
     def first(self, *args: Any) -> M | None:
         rows = self.rows(*args)
@@ -79,11 +106,14 @@ class PreparedQuery(Generic[M]):
             written = self._written[kind] = _Written(sql, params)
         return written
 
-    def _instance(self, fields: Sequence[Field], row: Sequence[Any]) -> M:
-        values = {field.name: None if value is None else field.python_value(value)
-                  for field, value in zip(fields, row, strict=True)}
-        instance = self.model(__no_default__=1, **values)
-        instance._dirty.clear()  # as read from the database: nothing to save
+    def _instance(self, columns: Sequence[tuple[str, Conversion | None]],
+                  row: Sequence[Any]) -> M:
+        instance = self.model(__no_default__=1)  # no defaults, nothing dirty: as read
+        # What setting each field would store (a foreign key stores the related row's id),
+        # without a descriptor call per field.
+        instance.__data__ = {
+            name: value if convert is None or value is None else convert(value)
+            for (name, convert), value in zip(columns, row, strict=True)}
         return instance
 
 
