@@ -8,10 +8,11 @@ breaks the contract) with a message a developer can act on.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
+from connexion.json_schema import Draft4RequestValidator
 from connexion.utils import is_null, is_nullable
 from connexion.validators import (
     VALIDATOR_MAP,
@@ -63,6 +64,10 @@ def describe(error: ValidationError, root: str = "") -> str:
 
 
 class KlingJSONBodyValidator(JSONRequestBodyValidator):
+    @property
+    def _validator(self) -> Draft4Validator:
+        return _reused(self._schema, _body_checker)
+
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
         # Connexion would guess JSON, but the handler would then get raw bytes: refuse instead.
         headers = Headers(scope=scope)
@@ -87,19 +92,29 @@ class KlingJSONBodyValidator(JSONRequestBodyValidator):
             raise InvalidParameter(describe(exc)) from exc
 
 
-_schema_checkers: dict[int, tuple[dict, Draft4Validator]] = {}
+Checker = Callable[[dict], Draft4Validator]
+_checkers: dict[tuple[Checker, int], tuple[dict, Draft4Validator]] = {}
 
 
-def _schema_checker(param: dict) -> Draft4Validator:
-    """Connexion copies a parameter and builds a validator for it on every request (about a
-    tenth of a get-by-id); a mounted spec's parameters never change, so one each is enough.
-    The entry keeps its parameter alive, so its id is never reused by another."""
-    cached = _schema_checkers.get(id(param))
-    if cached is None or cached[0] is not param:
-        checker = Draft4Validator(param.get("schema", param),
-                                  format_checker=Draft4Validator.FORMAT_CHECKER)
-        cached = _schema_checkers[id(param)] = (param, checker)
+def _reused(schema: dict, build: Checker) -> Draft4Validator:
+    """Connexion builds a jsonschema validator for each parameter and for the body on every
+    request (a tenth of a get-by-id, an eighth of a create); a mounted spec's schemas never
+    change, so one each is enough. An entry keeps its schema alive, so that schema's id is
+    never reused by another."""
+    cached = _checkers.get((build, id(schema)))
+    if cached is None or cached[0] is not schema:
+        cached = _checkers[(build, id(schema))] = (schema, build(schema))
     return cached[1]
+
+
+def _parameter_checker(param: dict) -> Draft4Validator:
+    return Draft4Validator(param.get("schema", param),
+                           format_checker=Draft4Validator.FORMAT_CHECKER)
+
+
+def _body_checker(schema: dict) -> Draft4Validator:
+    """Connexion's own body validator (it also knows ``nullable`` and ``readOnly``)."""
+    return Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER)
 
 
 class KlingParameterValidator(ParameterValidator):
@@ -122,7 +137,7 @@ class KlingParameterValidator(ParameterValidator):
 
 def _schema_problem(value: Any, param: dict) -> str | None:
     try:
-        _schema_checker(param).validate(value)
+        _reused(param, _parameter_checker).validate(value)
     except ValidationError as exc:
         return str(exc)
     return None
