@@ -19,10 +19,12 @@ from kling_gateway.config import DatabaseLimits, Settings
 from kling_gateway.storage.db import (
     APPLICATION_NAME,
     close_database,
+    commit_without_waiting_for_disk,
     database,
     lift_timeouts_for_transaction,
     open_database,
     release_connection,
+    write_transaction,
 )
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.storage.models import User
@@ -224,6 +226,18 @@ def test_a_migration_transaction_may_outlast_the_timeouts(schema_url):
             assert (setting("statement_timeout"), setting("lock_timeout")) == ("0", "0")
             database.execute_sql("SELECT pg_sleep(0.3)")  # longer than the statement timeout
         assert (setting("statement_timeout"), setting("lock_timeout")) == ("200ms", "100ms")
+    finally:
+        close_database()
+
+
+def test_a_commit_may_skip_the_wait_for_the_disk_for_its_own_transaction_only(schema_url):
+    open_pool(schema_url)
+    try:
+        with write_transaction():
+            commit_without_waiting_for_disk()
+            assert setting("synchronous_commit") == "off"
+        with write_transaction():  # the next one, e.g. a charge, waits for the disk again
+            assert setting("synchronous_commit") == "on"
     finally:
         close_database()
 

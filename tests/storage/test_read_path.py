@@ -3,10 +3,6 @@ task that needs no refresh (issue 6: get-by-id throughput)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import pytest
 
 from kling_gateway import kling_jwt
@@ -16,27 +12,8 @@ from kling_gateway.services import accounts, tasks
 from kling_gateway.services.auth import authenticate
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Task
-
-
-@contextmanager
-def counted_selects() -> Iterator[list[str]]:
-    """The SELECTs run inside the block (the pool's own liveness check is not one of ours)."""
-    db = database.obj
-    original = db.execute_sql
-    seen: list[str] = []
-
-    def counting(sql: str, *args: Any, **kwargs: Any) -> Any:
-        if sql.lstrip().upper().startswith("SELECT") and sql.strip().upper() != "SELECT 1":
-            seen.append(sql)
-        return original(sql, *args, **kwargs)
-
-    db.execute_sql = counting
-    try:
-        yield seen
-    finally:
-        del db.execute_sql
+from tests.support.databases import counted_selects
 
 
 @pytest.fixture

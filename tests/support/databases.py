@@ -7,9 +7,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg2
+
+from kling_gateway.storage.db import database
 
 POSTGRES_URL = os.environ.get("KLING_GATEWAY_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
@@ -38,3 +41,22 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
     else:
         with postgres_schema() as url:
             yield url
+
+
+@contextmanager
+def counted_selects() -> Iterator[list[str]]:
+    """The SELECTs run inside the block (the pool's own liveness check is not one of ours)."""
+    db = database.obj
+    original = db.execute_sql
+    seen: list[str] = []
+
+    def counting(sql: str, *args: Any, **kwargs: Any) -> Any:
+        if sql.lstrip().upper().startswith("SELECT") and sql.strip().upper() != "SELECT 1":
+            seen.append(sql)
+        return original(sql, *args, **kwargs)
+
+    db.execute_sql = counting
+    try:
+        yield seen
+    finally:
+        del db.execute_sql

@@ -18,18 +18,24 @@ from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Task
 
 
-def advance(task_id: str, new: TaskStatus, **changes: Any) -> Task | None:
+def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None,
+            **changes: Any) -> Task | None:
     """Move the task to ``new`` with ``changes`` and answer it as moved; None when the move was
-    not allowed or lost a race."""
+    not allowed or lost a race. ``believed``: the state the caller last saw the task in. It
+    saves reading the state first; if the task has moved on since, the state is read anyway."""
     with write_transaction():
-        current = TaskStatus(tasks.status_of(task_id))
-        if not can_move(current, new):
-            return None
         now = now_ms()
-        moved = tasks.compare_and_set(task_id, current, status=new, updated_at=now,
-                                      synced_at=now, **changes)
+        changes.update(status=new, updated_at=now, synced_at=now)
+        current, moved = believed, None
+        if believed is not None and can_move(believed, new):
+            moved = tasks.compare_and_set(task_id, believed, **changes)
         if moved is None:
-            return None
+            current = TaskStatus(tasks.status_of(task_id))
+            if not can_move(current, new):
+                return None
+            moved = tasks.compare_and_set(task_id, current, **changes)
+            if moved is None:
+                return None
         if new is TaskStatus.FAILED:
             _refund(task_id, changes.get("status_msg") or "task failed")
         if new is TaskStatus.SUCCEED and changes.get("result"):

@@ -18,7 +18,7 @@ from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
-from kling_gateway.storage.db import write_transaction
+from kling_gateway.storage.db import commit_without_waiting_for_disk, write_transaction
 from kling_gateway.storage.models import Channel, Task
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
@@ -112,7 +112,13 @@ def _send(upstreams: Upstreams, task: Task, channels: list[Channel],
     except KlingError as refusal:  # definitely not created anywhere: fail and refund
         task_states.advance(task.id, TaskStatus.FAILED, status_msg=refusal.message)
         raise
-    return apply_upstream(task.id, data, channel=channel.id)
+    # The charge was made durable before Kling was asked; Kling's answer need not wait for the
+    # disk before the client hears it. Were it lost, the worker would read it back from Kling
+    # by the gateway's id, which Kling holds as the task's external_task_id.
+    with write_transaction():
+        commit_without_waiting_for_disk()
+        return apply_upstream(task.id, data, believed=TaskStatus.SUBMITTING,
+                              channel=channel.id)
 
 
 def _queue(task_id: str) -> None:
@@ -131,15 +137,16 @@ def dispatch_queued(context: GatewayContext, task: Task) -> None:
         log.info("queued task %s refused upstream: %s", task.id, refusal.message)
 
 
-def apply_upstream(task_id: str, data: dict[str, Any], **changes: Any) -> Task | None:
+def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus | None = None,
+                   **changes: Any) -> Task | None:
     """Take the state Kling reports for a task (from a create, a query or a callback), with
     the gateway's own ``changes`` (e.g. the channel that took it). Answers the task if its
-    state moved, else None."""
+    state moved, else None. ``believed``: as for ``task_states.advance``."""
     status = upstream_status(data.get("task_status"))
     if data.get("task_id"):
         changes["upstream_task_id"] = str(data["task_id"])
     moved = status and task_states.advance(
-        task_id, status, status_msg=str(data.get("task_status_msg") or ""),
+        task_id, status, believed=believed, status_msg=str(data.get("task_status_msg") or ""),
         result=data.get("task_result") or None, **changes)
     if not moved:
         task_states.touch(task_id, **changes)

@@ -147,6 +147,15 @@ def lift_timeouts_for_transaction() -> None:
         database.execute_sql("SET LOCAL lock_timeout = 0")
 
 
+def commit_without_waiting_for_disk() -> None:
+    """Inside a transaction on PostgreSQL, let its commit return before the WAL reaches the
+    disk (``SET LOCAL synchronous_commit = off``, about 0.5 ms less). A crash of PostgreSQL may
+    then lose the transaction whole, never half of it. Only for writes the gateway can redo
+    from elsewhere; the setting ends with the transaction."""
+    if is_postgres():
+        database.execute_sql("SET LOCAL synchronous_commit = off")
+
+
 @contextmanager
 def write_transaction() -> Iterator[None]:
     """A transaction that writes. On SQLite it takes the write lock up front (``BEGIN
