@@ -16,6 +16,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import socket
 import tempfile
 import threading
@@ -59,10 +60,30 @@ DEMO_TASK_SECONDS = 10.0
 DEMO_PROMPT = "a red panda drinking tea"
 
 
+PARENT_CHECK_SECONDS = 1.0
+
+
 def app_from_env() -> FlaskApp:
     """What each uvicorn worker serves (an import-string factory, so workers can start it)."""
     logs.configure(os.environ.get(logs.FORMAT_ENV, "json"))  # a fresh interpreter: log as told
+    stop_when_parent_exits()
     return create_app(Settings.from_env())
+
+
+def stop_when_parent_exits(interval: float = PARENT_CHECK_SECONDS) -> None:
+    """A worker whose supervisor died without stopping it (``kill -9``, a crash) would go on
+    serving on the socket it inherited, and a restarted gateway could not bind the port. So a
+    worker watches its parent and, once it is gone, stops as on SIGTERM: requests in flight
+    finish, leases and connections are given back."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        log.warning("the supervising process %d is gone: this worker stops", parent)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def serve(host: str, port: int, *, workers: int = 1, sync: bool = True,

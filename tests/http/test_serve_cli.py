@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 import requests
 
 from kling_gateway import kling_jwt
@@ -185,3 +186,35 @@ def test_workers_serve_the_admin_api_and_swagger_ui_then_stop_on_sigterm(tmp_pat
 
         served.process.send_signal(signal.SIGTERM)
         assert served.process.wait(timeout=60) in (0, -signal.SIGTERM)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(child) for path in Path(f"/proc/{pid}/task").glob("*/children")
+            for child in path.read_text().split()]
+
+
+def _running(pid: int) -> bool:
+    """Alive and not a zombie (once orphaned, a dead worker is reaped by whoever adopted it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
+    env = clean_env(KLING_GATEWAY_DATABASE_URL=f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    with serve_process(tmp_path, "--workers", "2", "--no-worker", env=env) as served:
+        served.wait_until_answering("/healthz")
+        workers = _children(served.process.pid)
+        assert workers, "uvicorn's supervisor has started its workers"
+        served.process.kill()  # no SIGTERM for the workers: they must notice on their own
+        served.process.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while any(_running(pid) for pid in workers):
+            assert time.monotonic() < deadline, "workers outlived their supervisor"
+            time.sleep(0.2)
+    with socket.socket() as sock:  # a restarted gateway can listen there (as uvicorn binds)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", int(served.base_url.rsplit(":", 1)[1])))
