@@ -1,5 +1,7 @@
 """The framework's floor for get-by-id (issue 6, figure 2): a bare Connexion ``FlaskApp`` with
 one GET operation whose handler returns a constant body, served exactly as the gateway is.
+``create_async_app`` is the same on Connexion's ``AsyncApp`` (a coroutine handler on the event
+loop: no Flask, no a2wsgi thread), the report's side measurement of the other framework.
 
 No middleware of ours, no security, no database: what is left is Connexion's routing and
 parameter handling, Flask in a2wsgi's thread pool and the server. The body is the gateway's
@@ -7,6 +9,7 @@ own answer for a task when ``FLOOR_BODY_FILE`` names a file holding it (the benc
 one first, so both answers have the same size and shape), else a built-in one like it.
 
     uvicorn --factory --app-dir bench floor_app:create_app --workers N
+    uvicorn --factory --app-dir bench floor_app:create_async_app --workers N
     gunicorn -k uvicorn.workers.UvicornWorker -w N --chdir bench 'floor_app:create_app()'
 """
 
@@ -16,7 +19,7 @@ import json
 import os
 from typing import Any
 
-from connexion import FlaskApp
+from connexion import AsyncApp, FlaskApp
 from connexion.jsonifier import Jsonifier
 
 BODY_FILE_ENV = "FLOOR_BODY_FILE"
@@ -58,8 +61,21 @@ def get_task(task_id: str) -> dict[str, Any]:
     return BODY
 
 
+async def get_task_async(task_id: str) -> dict[str, Any]:
+    return BODY
+
+
 def create_app() -> FlaskApp:
     app = FlaskApp(__name__)
     # Compact, as the gateway answers, so both bodies have the same size.
     app.add_api(SPEC, jsonifier=Jsonifier(ensure_ascii=False, separators=(",", ":")))
+    return app
+
+
+def create_async_app() -> AsyncApp:
+    app = AsyncApp(__name__)
+    operation = SPEC["paths"][PATH]["get"]
+    spec = {**SPEC, "paths": {PATH: {"get": {**operation,
+                                             "operationId": "floor_app.get_task_async"}}}}
+    app.add_api(spec, jsonifier=Jsonifier(ensure_ascii=False, separators=(",", ":")))
     return app
