@@ -70,6 +70,7 @@ def test_a_burst_over_the_channel_limit_is_queued_not_refused(gateway):
     assert set(statuses().values()) == {"succeed"}
     jobs = sorted(upstream.jobs(), key=lambda job: job.created_ms)
     assert [job.body["external_task_id"] for job in jobs] == ids  # oldest first
+    assert [job.body["prompt"] for job in jobs] == [f"p{i}" for i in range(6)]  # as sent
     assert ada.balance == (1000 - 6 * 5) * CNY
 
 

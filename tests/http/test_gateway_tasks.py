@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from kling_gateway.storage.models import Task, User
-from tests.support.bodies import TASK_FAMILIES, FamilyCase
+from tests.support.bodies import IMAGE_BASE64, TASK_FAMILIES, FamilyCase
+from tests.support.databases import recorded_statements
 from tests.support.gateway import CNY
 
 BEARERS = ("jwt", "key")
+I2V = "/v1/videos/image2video"
 
 
 @pytest.mark.parametrize("bearer", BEARERS)
@@ -80,6 +82,25 @@ def test_official_sdk_request_passes_through_unchanged(gateway):
     assert response.status_code == 200, response.text
     assert upstream.jobs()[0].body == {**official,
                                        "external_task_id": response.json()["data"]["task_id"]}
+
+
+@pytest.mark.parametrize("watermark", [None, {"enabled": True}, {"enabled": False}, {}])
+def test_the_watermark_choice_is_answered_without_reading_the_request_body(gateway, watermark):
+    """The body holds the Base64 image (megabytes at Kling's limits): reads must not load it."""
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    body = {"image": IMAGE_BASE64, "prompt": "she turns around", "model_name": "kling-v1-6"}
+    if watermark is not None:
+        body["watermark_info"] = watermark
+    task_id = ada.key.create(I2V, body)["task_id"]
+    gateway.finish_upstream_tasks()
+    with recorded_statements() as statements:
+        by_id = ada.key.get(f"{I2V}/{task_id}").json()["data"]
+        (listed,) = ada.key.get(I2V).json()["data"]
+    expected = None if watermark is None else {"enabled": watermark.get("enabled", False)}
+    assert by_id.get("watermark_info") == listed.get("watermark_info") == expected
+    assert by_id["task_status"] == "succeed"
+    assert statements and not [sql for sql in statements if "request_body" in sql]
 
 
 def test_list_is_newest_first_and_paged(gateway):

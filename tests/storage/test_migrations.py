@@ -5,9 +5,16 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from kling_gateway.storage.db import open_database
+from peewee import Database
+
+from kling_gateway.services import accounts
+from kling_gateway.storage.db import (
+    lift_timeouts_for_transaction,
+    open_database,
+    write_transaction,
+)
 from kling_gateway.storage.migrations import available, migrate, pending
-from kling_gateway.storage.models import TABLES, Price, SchemaMigration
+from kling_gateway.storage.models import TABLES, Price, SchemaMigration, Task
 
 
 def test_migrate_is_idempotent_and_seeds_prices(db):
@@ -51,3 +58,31 @@ def test_two_processes_migrating_at_once_apply_each_version_once(database_url):
     applied = [out.strip() for out, _ in results]
     assert sorted(applied) == ["", versions]
     assert versions.startswith("0001_initial,0002_seed_prices,0003")
+
+
+def migrate_up_to(db: Database, last: str) -> None:
+    """The schema as it was at version ``last``, as ``migrate`` would have left it."""
+    with write_transaction():
+        lift_timeouts_for_transaction()
+        db.create_tables([SchemaMigration], safe=True)
+        for migration in available(db):
+            if migration.version <= last:
+                migration.apply(db)
+                SchemaMigration.create(version=migration.version, applied_at=0)
+
+
+def test_existing_tasks_get_their_watermark_choice_from_their_bodies(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0005")
+    user = accounts.create_user("ada")
+    bodies = {"none": {"prompt": "p"},
+              "on": {"prompt": "p", "watermark_info": {"enabled": True}},
+              "off": {"prompt": "p", "watermark_info": {"enabled": False}},
+              "unsaid": {"prompt": "p", "watermark_info": {}},
+              "in-text": {"prompt": "the words watermark_info, in a prompt"}}
+    for name, body in bodies.items():  # only the columns that version had
+        Task.insert(id=name, user=user.id, family="text2video", price_key="k", status="succeed",
+                    request_body=body, created_at=0, updated_at=0).execute()
+    assert "0006" in ",".join(migrate())
+    found = {task.id: task.watermark_enabled for task in Task.select()}
+    assert found == {"none": None, "on": True, "off": False, "unsaid": False, "in-text": None}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -44,19 +44,29 @@ def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
 
 
 @contextmanager
-def counted_selects() -> Iterator[list[str]]:
-    """The SELECTs run inside the block (the pool's own liveness check is not one of ours)."""
+def recorded_statements(keep: Callable[[str], bool] = lambda sql: True) -> Iterator[list[str]]:
+    """The SQL statements (those ``keep`` accepts) run inside the block, on any thread."""
     db = database.obj
     original = db.execute_sql
     seen: list[str] = []
 
-    def counting(sql: str, *args: Any, **kwargs: Any) -> Any:
-        if sql.lstrip().upper().startswith("SELECT") and sql.strip().upper() != "SELECT 1":
+    def recording(sql: str, *args: Any, **kwargs: Any) -> Any:
+        if keep(sql):
             seen.append(sql)
         return original(sql, *args, **kwargs)
 
-    db.execute_sql = counting
+    db.execute_sql = recording
     try:
         yield seen
     finally:
         del db.execute_sql
+
+
+def _our_select(sql: str) -> bool:
+    """A SELECT of the gateway's (the pool's own liveness check is not one of ours)."""
+    return sql.lstrip().upper().startswith("SELECT") and sql.strip().upper() != "SELECT 1"
+
+
+def counted_selects() -> AbstractContextManager[list[str]]:
+    """The SELECTs run inside the block."""
+    return recorded_statements(_our_select)

@@ -204,7 +204,7 @@ class Syncer:
                 task_store.release(task.id, self.owner, next_poll_at=now, count_poll=False)
                 continue
             self._handle_and_release(task, retry_in_ms=0)
-            still_full = Task.get_by_id(task.id).status == TaskStatus.QUEUED
+            still_full = task_store.status_of(task.id) == TaskStatus.QUEUED
         return len(queued)
 
     def close(self) -> None:

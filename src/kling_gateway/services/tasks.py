@@ -12,6 +12,7 @@ from kling_gateway.domain import rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
+from kling_gateway.domain.task_object import watermark_choice
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
 from kling_gateway.services import billing, callbacks, limits, relay, selections, task_states
 from kling_gateway.services.auth import Caller
@@ -57,21 +58,23 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
             duration=bill.quote.duration, price_key=bill.quote.key, amount=bill.total,
             external_task_id=body.get("external_task_id") or None,
             status=TaskStatus.SUBMITTING, request_body=body,
+            watermark_enabled=watermark_choice(body),
             callback_url=body.get("callback_url") or None, created_at=now, updated_at=now,
             next_poll_at=now + FIRST_POLL_MS, callback_secret=callback_secret,
             # The first channel to try is on record before it is asked (crash recovery).
             channel=channels[0].id if channels else None)
         billing.charge(caller, bill, task_id=task_id)
         callbacks.enqueue(task, now)  # the client hears "submitted" first
-    return _send(upstreams, task, channels, context.settings.public_url) or Task.get_by_id(task_id)
+    return (_send(upstreams, task, body, channels, context.settings.public_url)
+            or task_store.get(task_id))
 
 
-def upstream_body(task: Task, public_url: str | None = None) -> dict[str, Any]:
-    """The client's body as sent, unknown fields included, with the gateway's id as
+def upstream_body(task: Task, body: dict[str, Any],
+                  public_url: str | None = None) -> dict[str, Any]:
+    """The client's ``body`` as sent, unknown fields included, with the gateway's id as
     ``external_task_id``; the client's ``callback_url`` stays here, and when the gateway has a
     public URL Kling gets the gateway's own callback URL for this task instead."""
-    forwarded = {key: value for key, value in task.request_body.items()
-                 if key not in LOCAL_FIELDS}
+    forwarded = {key: value for key, value in body.items() if key not in LOCAL_FIELDS}
     forwarded["external_task_id"] = task.id
     if public_url and task.callback_secret:
         forwarded["callback_url"] = (f"{public_url}/kling-gateway/callbacks/{task.id}/"
@@ -86,7 +89,7 @@ def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: di
     return upstreams.candidates(model)
 
 
-def _send(upstreams: Upstreams, task: Task, channels: list[Channel],
+def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list[Channel],
           public_url: str | None) -> Task | None:
     """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
     Answers the task as Kling's answer moved it, if it did."""
@@ -101,8 +104,8 @@ def _send(upstreams: Upstreams, task: Task, channels: list[Channel],
 
     try:
         channel, data = relay.send_task(
-            upstreams, channels, TASK_PATHS[family], upstream_body(task, public_url), task.id,
-            before_attempt=record_channel)
+            upstreams, channels, TASK_PATHS[family], upstream_body(task, body, public_url),
+            task.id, before_attempt=record_channel)
     except relay.AllChannelsBusy:
         _queue(task.id)
         return None
@@ -132,7 +135,8 @@ def dispatch_queued(context: GatewayContext, task: Task) -> None:
         return
     channels = context.upstreams.candidates(task.model_name)
     try:
-        _send(context.upstreams, task, channels, context.settings.public_url)
+        _send(context.upstreams, task, task_store.request_body_of(task.id), channels,
+              context.settings.public_url)
     except KlingError as refusal:
         log.info("queued task %s refused upstream: %s", task.id, refusal.message)
 
@@ -162,7 +166,7 @@ def find(context: GatewayContext, caller: Caller, family: Family,
         raise ResourceNotFound(f"task not found: {task_or_external_id}")
     logs.note(task_id=task.id)
     if refresh_if_stale(context.upstreams, task):
-        return Task.get_by_id(task.id)  # the refresh may have moved it
+        return task_store.get(task.id)  # the refresh may have moved it
     return task  # nothing asked upstream: the row just read is the answer
 
 

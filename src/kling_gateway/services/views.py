@@ -70,7 +70,7 @@ def task_view(task: Task, *, full: bool = True) -> dict[str, Any]:
     return task_object(task_id=task.id, status=TaskStatus(task.status).public,
                        created_at=task.created_at, updated_at=task.updated_at,
                        external_task_id=task.external_task_id, status_msg=task.status_msg,
-                       result=task.result, request=task.request_body, full=full)
+                       result=task.result, watermark=task.watermark_enabled, full=full)
 
 
 GATEWAY_PACK_NAME = "kling-gateway balance"

@@ -24,7 +24,7 @@ from typing import Any
 
 from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
 from kling_gateway.domain.families import Family, concurrency_slots
-from kling_gateway.domain.task_object import task_object
+from kling_gateway.domain.task_object import task_object, watermark_choice
 from kling_gateway.simulator import controls
 from kling_gateway.simulator.settings import SimulatorSettings
 
@@ -59,7 +59,8 @@ class SimTask:
         return task_object(task_id=self.task_id, status=self.status,
                            created_at=self.created_ms, updated_at=self.updated_ms,
                            external_task_id=self.external_task_id, status_msg=self.status_msg,
-                           result=self.result, request=self.body, units=self.units, full=full)
+                           result=self.result, watermark=watermark_choice(self.body),
+                           units=self.units, full=full)
 
 
 @dataclass

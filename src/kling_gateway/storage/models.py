@@ -109,7 +109,11 @@ class Task(BaseModel):
     status = CharField(max_length=16)
     status_msg = TextField(default="")
     request_body = JSONField()
+    """The create body as the client sent it, Base64 images included (megabytes): read only to
+    send the task upstream (``storage.tasks.request_body_of``), never to answer about it."""
     result = JSONField(null=True)
+    watermark_enabled = BooleanField(null=True)
+    """The body's ``watermark_info.enabled``, which task objects echo; null when not asked."""
     callback_url = TextField(null=True)
     created_at = BigIntegerField()
     updated_at = BigIntegerField()

@@ -118,12 +118,14 @@ class PreparedQuery(Generic[M]):
 
 
 class PreparedInsert(Generic[M]):
-    """An INSERT of one ``model`` row that answers the row as stored. Every column is a slot,
-    so one statement serves every call; what a call leaves out gets the field's default,
-    computed per call (a callable default is called), as peewee's own insert does."""
+    """An INSERT of one ``model`` row that answers the row as stored (its ``returning`` columns,
+    default all). Every column is a slot, so one statement serves every call; what a call
+    leaves out gets the field's default, computed per call (a callable default is called), as
+    peewee's own insert does."""
 
-    def __init__(self, model: type[M]) -> None:
+    def __init__(self, model: type[M], returning: Sequence[Field] | None = None) -> None:
         self.model = model
+        self._returning = tuple(returning or (model,))
         # An auto-incremented key is the database's to choose.
         self._fields = [field for field in model._meta.sorted_fields
                         if not isinstance(field, AutoField)]
@@ -141,7 +143,7 @@ class PreparedInsert(Generic[M]):
 
     def _insert(self, *slots: Any) -> Query:
         return (self.model.insert(dict(zip(self._fields, slots, strict=True)))
-                .returning(self.model))
+                .returning(*self._returning))
 
 
 def _value_of(field: Field, values: dict[str, Any]) -> Any:

@@ -14,7 +14,12 @@ from kling_gateway.storage.db import is_postgres, write_transaction
 from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 
-_INSERT = PreparedInsert(Task)
+READ_COLUMNS = tuple(field for field in Task._meta.sorted_fields
+                     if field is not Task.request_body)
+"""What answering about a task, moving it and polling it read: every column but the request
+body, which can hold megabytes of Base64 images and is needed only to send the task upstream
+(``request_body_of``). A task read with these columns has no ``request_body``."""
+_INSERT = PreparedInsert(Task, returning=READ_COLUMNS)
 
 
 def insert(**fields: Any) -> Task:
@@ -29,27 +34,33 @@ def insert(**fields: Any) -> Task:
 
 
 def _by_id(user_id: Any, family: Any, task_id: Any) -> ModelSelect:
-    return Task.select().where((Task.id == task_id) & (Task.user == user_id)
-                               & (Task.family == family))
+    return Task.select(*READ_COLUMNS).where(
+        (Task.id == task_id) & (Task.user == user_id) & (Task.family == family))
 
 
 def _by_external_id(user_id: Any, family: Any, external_task_id: Any) -> ModelSelect:
-    return Task.select().where((Task.user == user_id) & (Task.family == family)
-                               & (Task.external_task_id == external_task_id))
+    return Task.select(*READ_COLUMNS).where(
+        (Task.user == user_id) & (Task.family == family)
+        & (Task.external_task_id == external_task_id))
+
+
+def _newest_first(table: Any) -> tuple[Any, ...]:
+    """The order of a task list (of ``Task`` or an alias of it), the listing index's own."""
+    return table.created_at.desc(), table.id.desc()
 
 
 def _first_page(user_id: Any, family: Any, size: Any) -> ModelSelect:
-    return (Task.select().where((Task.user == user_id) & (Task.family == family))
-            .order_by(Task.created_at.desc(), Task.id.desc()).limit(size))
+    return (Task.select(*READ_COLUMNS).where((Task.user == user_id) & (Task.family == family))
+            .order_by(*_newest_first(Task)).limit(size))
 
 
 def _later_page(user_id: Any, family: Any, size: Any, skip: Any) -> ModelSelect:
     listed = Task.alias("listed")  # selects only columns of the listing index
     ids = (listed.select(listed.id)
            .where((listed.user == user_id) & (listed.family == family))
-           .order_by(listed.created_at.desc(), listed.id.desc())
+           .order_by(*_newest_first(listed))
            .limit(size).offset(skip))
-    return Task.select().where(Task.id.in_(ids)).order_by(Task.created_at.desc(), Task.id.desc())
+    return Task.select(*READ_COLUMNS).where(Task.id.in_(ids)).order_by(*_newest_first(Task))
 
 
 # Each is one index lookup; the gateway's id is tried first, so it wins over an equal
@@ -80,8 +91,27 @@ def page_own(user_id: int, family: str, page_num: int, page_size: int) -> list[T
 
 _STATUS = PreparedQuery(Task, lambda task_id: (
     Task.select(Task.status).where(Task.id == task_id)))
+_TASK = PreparedQuery(Task, lambda task_id: Task.select(*READ_COLUMNS).where(Task.id == task_id))
+_BODY = PreparedQuery(Task, lambda task_id: (
+    Task.select(Task.request_body).where(Task.id == task_id)))
 _MOVES: dict[tuple[str, ...], PreparedQuery[Task]] = {}
 """One prepared compare-and-set per set of changed columns (a handful: one per call site)."""
+
+
+def get(task_id: str) -> Task:
+    """The task (``READ_COLUMNS``); DoesNotExist for no such task."""
+    found = _TASK.first(task_id)
+    if found is None:
+        raise Task.DoesNotExist(f"no task {task_id}")
+    return found
+
+
+def request_body_of(task_id: str) -> dict[str, Any]:
+    """The create body as the client sent it, for sending the task upstream."""
+    found = _BODY.first(task_id)
+    if found is None:
+        raise Task.DoesNotExist(f"no task {task_id}")
+    return found.request_body
 
 
 def status_of(task_id: str) -> str:
@@ -106,7 +136,7 @@ def compare_and_set(task_id: str, expected: TaskStatus, **changes: Any) -> Task 
 def _move(names: tuple[str, ...], task_id: Any, expected: Any, *values: Any) -> ModelUpdate:
     changes = {Task._meta.fields[name]: value for name, value in zip(names, values, strict=True)}
     return (Task.update(changes).where((Task.id == task_id) & (Task.status == expected))
-            .returning(Task))
+            .returning(*READ_COLUMNS))
 
 
 def charge_of(task_id: str) -> LedgerEntry | None:
@@ -161,7 +191,7 @@ def _lease(which: Any, order: tuple[Any, ...], owner: str, now: int, limit: int,
             (Task.update(lease_owner=owner, lease_until=now + lease_ms)
              .where(Task.id.in_(chunk)).execute())
     by_id = {task.id: task for chunk in _chunks(ids)
-             for task in Task.select().where(Task.id.in_(chunk))}
+             for task in Task.select(*READ_COLUMNS).where(Task.id.in_(chunk))}
     return [by_id[task_id] for task_id in ids]
 
 
