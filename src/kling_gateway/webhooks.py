@@ -15,8 +15,11 @@ import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
 
 import requests
+from requests.adapters import HTTPAdapter
 
 __all__ = ["DeliveryFailed", "new_session", "post_signed", "sign", "verify"]
 
@@ -58,9 +61,31 @@ def new_session() -> requests.Session:
     return session
 
 
+class PinnedAddressAdapter(HTTPAdapter):
+    """Connects to ``address`` whatever DNS answers by now, while the URL's host name is still
+    what TLS names (SNI) and checks the certificate against. A host name checked and then
+    resolved again could have been pointed elsewhere in between (DNS rebinding)."""
+
+    def __init__(self, address: str) -> None:
+        super().__init__(max_retries=0)
+        self.address = address
+
+    def build_connection_pool_key_attributes(self, request: requests.PreparedRequest,
+                                             verify: Any, cert: Any = None,
+                                             ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        if host_params["scheme"] == "https":
+            name = host_params["host"]
+            pool_kwargs = {**pool_kwargs, "server_hostname": name, "assert_hostname": name}
+        return {**host_params, "host": self.address}, pool_kwargs
+
+
 def post_signed(session: requests.Session, url: str, body: bytes, secret: str,
-                message_id: str, timestamp: int, timeout: float | tuple[float, float]) -> int:
+                message_id: str, timestamp: int, timeout: float | tuple[float, float], *,
+                connect_to: str | None = None) -> int:
     """POST ``body`` signed; the HTTP status of the answer (its body is not read).
+    ``connect_to``: the address to connect to, instead of resolving the URL's host again.
 
     Redirects are not followed: a redirect could lead to an address the callback target
     check refused, so a 3xx counts as a failed attempt like any other non-2xx status."""
@@ -70,9 +95,15 @@ def post_signed(session: requests.Session, url: str, body: bytes, secret: str,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, message_id, timestamp, body),
     }
+    if connect_to is not None:
+        headers["Host"] = urlsplit(url).netloc.rpartition("@")[2]  # else it would name the IP
+        session.mount(url, PinnedAddressAdapter(connect_to))  # this URL only: longest prefix
     try:
         with session.post(url, data=body, headers=headers, timeout=timeout,
                           allow_redirects=False, stream=True) as response:
             return response.status_code
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        if connect_to is not None:
+            session.adapters.pop(url).close()

@@ -283,3 +283,39 @@ def test_an_internal_callback_url_is_refused_at_submit_unless_allowed(strict_gat
     assert "'callback_url'" in refused.json()["message"]
     assert ada.balance == 1000 * CNY and upstream.jobs() == []
     assert Task.select().count() == 0
+
+
+def test_a_callback_goes_to_the_address_that_was_checked(gateway, delivery_settings,
+                                                        monkeypatch):
+    """DNS rebinding: the callback host resolves to an allowed address when it is checked and
+    to another one right after. The POST must go where the check looked, naming the host."""
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    real_getaddrinfo = socket.getaddrinfo
+    asked: list[str] = []
+
+    def rebinding(host: str, *args: Any, **kwargs: Any) -> Any:
+        if host != "hooks.test":
+            return real_getaddrinfo(host, *args, **kwargs)
+        asked.append(host)  # checked at submit and before delivery; any later answer moves
+        return real_getaddrinfo("127.0.0.1" if len(asked) <= 2 else "127.0.0.2", *args,
+                                **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    with callback_receiver() as receiver:
+        port = receiver.url.split(":")[2].split("/")[0]
+        create_with_callback(ada, f"http://hooks.test:{port}/kling-callback")
+        assert deliver_due(delivery_settings) == 1
+        (headers,) = receiver.headers
+    assert headers["Host"] == f"hooks.test:{port}"
+    assert len(asked) == 2  # the POST itself did not resolve the name again
+
+
+def test_https_to_a_checked_address_still_names_and_verifies_the_host():
+    adapter = webhooks.PinnedAddressAdapter("203.0.113.7")
+    request = requests.Request("POST", "https://hooks.example/cb", data=b"{}").prepare()
+    pool = adapter.get_connection_with_tls_context(request, verify=True)
+    assert (pool.host, pool.port) == ("203.0.113.7", 443)
+    assert pool.conn_kw["server_hostname"] == "hooks.example"  # SNI
+    assert pool.assert_hostname == "hooks.example"  # the certificate must be hooks.example's
+    adapter.close()

@@ -102,12 +102,12 @@ def _attempt(settings: Settings, http: Any, delivery: CallbackDelivery, now: int
     if not _claim(delivery, lease):
         return 0  # another worker has it
     secret = _secret_of(delivery.task_id)
-    refusal = _target_refusal(delivery.url, settings)
-    if secret is None or refusal is not None:
+    address, refusal = _vetted_address(delivery.url, settings)
+    if secret is None or address is None:
         _finish(delivery, lease, abandoned_at=now, last_error=refusal or NO_SECRET)
         metrics.callback_attempted("abandoned")
         return 0
-    status, error = _post(http, delivery, secret, now)
+    status, error = _post(http, delivery, secret, now, address)
     outcome = _outcome(delivery, status, now)
     _finish(delivery, lease, attempts=CallbackDelivery.attempts + 1, last_status_code=status,
             last_error=error, **outcome)
@@ -137,22 +137,24 @@ def _secret_of(task_id: str) -> str | None:
             .where(Task.id == task_id).scalar())
 
 
-def _target_refusal(url: str, settings: Settings) -> str | None:
-    """Why the URL may not be called now (DNS can change since submit), or None."""
+def _vetted_address(url: str, settings: Settings) -> tuple[str | None, str | None]:
+    """(the address to post to, None), checked now because DNS can change after the submit;
+    (None, why) when the URL may not be called."""
     try:
-        check_client_url(url, settings)
+        addresses = check_callback_target(url, settings.callback_allow_networks)
     except InvalidParameter as refused:
-        return refused.message
-    return None
+        return None, refused.message
+    return str(addresses[0]), None
 
 
-def _post(http: Any, delivery: CallbackDelivery, secret: str,
-          now: int) -> tuple[int | None, str | None]:
-    """(HTTP status, None) for an answer, (None, why) for no answer."""
+def _post(http: Any, delivery: CallbackDelivery, secret: str, now: int,
+          address: str) -> tuple[int | None, str | None]:
+    """(HTTP status, None) for an answer, (None, why) for no answer. The POST goes to the
+    ``address`` just checked, not to whatever the name resolves to a moment later."""
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     try:
         return webhooks.post_signed(http, delivery.url, body, secret, message_id(delivery),
-                                    now // 1000, DELIVERY_TIMEOUT), None
+                                    now // 1000, DELIVERY_TIMEOUT, connect_to=address), None
     except webhooks.DeliveryFailed as failure:
         return None, str(failure)
 
@@ -184,30 +186,37 @@ def check_client_url(url: str | None, settings: Settings) -> None:
         check_callback_target(url, settings.callback_allow_networks)
 
 
-def check_callback_target(url: str, allow_networks: Iterable[str] = ()) -> None:
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_callback_target(url: str, allow_networks: Iterable[str] = ()) -> list[Address]:
     """Refuse (1201) a URL that is not http(s) or resolves to a loopback, private, link-local
-    (cloud metadata), multicast or reserved address outside ``allow_networks``."""
+    (cloud metadata), multicast or reserved address outside ``allow_networks``; else the
+    addresses it resolves to, the resolver's preferred first."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise InvalidParameter("invalid parameter 'callback_url': must be an http(s) URL")
     allowed = [ipaddress.ip_network(network, strict=False) for network in allow_networks]
-    for address in _addresses(parts.hostname, parts.port):
+    addresses = _addresses(parts.hostname, parts.port)
+    for address in addresses:
         if _is_internal(address) and not any(address in network for network in allowed):
             raise InvalidParameter(
                 f"invalid parameter 'callback_url': {parts.hostname} resolves to {address}, "
                 "an internal address; callbacks go to public addresses only")
+    return addresses
 
 
-def _addresses(host: str, port: int | None) -> set[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+def _addresses(host: str, port: int | None) -> list[Address]:
     try:
         infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
     except OSError as exc:
         raise InvalidParameter(
             f"invalid parameter 'callback_url': cannot resolve {host}") from exc
-    return {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    found = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+    return list(dict.fromkeys(found))  # each once, in the resolver's order
 
 
-def _is_internal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def _is_internal(address: Address) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
         address = address.ipv4_mapped
     return (address.is_loopback or address.is_private or address.is_link_local
