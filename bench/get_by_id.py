@@ -62,7 +62,7 @@ GAP = (
     "on the database socket from one of a2wsgi's ten Flask threads: each wait gives up the "
     "GIL, and taking it back means a hand-off against the event loop and the other threads. "
     "The access log line costs 0.1 ms and the middlewares, authentication and the task's view "
-    "about 0.25 ms. Tried this session and not kept: keeping each Flask thread's pooled "
+    "about 0.25 ms. Tried and not kept: keeping each Flask thread's pooled "
     "connection between requests (about 5 % less) and skipping the pool's liveness check (3 "
     "%), because both give up recovering from a connection PostgreSQL dropped; a psycopg2 "
     "wait callback that polls before it sleeps (12 % more). The side measurement below shows "
