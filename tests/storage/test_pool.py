@@ -12,12 +12,13 @@ from contextlib import closing, contextmanager
 
 import psycopg2
 import pytest
-from peewee import OperationalError
+from peewee import OperationalError, SqliteDatabase
 from playhouse.pool import MaxConnectionsExceeded, PooledPostgresqlDatabase
 
 from kling_gateway.config import DatabaseLimits, Settings
 from kling_gateway.storage.db import (
     APPLICATION_NAME,
+    SQLITE_BUSY_TIMEOUT_MS,
     close_database,
     commit_without_waiting_for_disk,
     database,
@@ -251,7 +252,7 @@ def table_locked(url: str, table: str) -> Iterator[None]:
         yield
 
 
-# ---- SQLite is unchanged --------------------------------------------------------------------
+# ---- SQLite ------------------------------------------------------------------------------------
 
 
 def test_sqlite_threads_keep_their_connection(tmp_path):
@@ -260,5 +261,48 @@ def test_sqlite_threads_keep_their_connection(tmp_path):
     try:
         release_connection()
         assert not db.is_closed()
+    finally:
+        close_database()
+
+
+def pragma(name: str) -> str | int:
+    return database.execute_sql(f"PRAGMA {name}").fetchone()[0]
+
+
+def test_every_sqlite_connection_uses_wal_and_waits_for_locks(tmp_path):
+    open_database(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    try:
+        seen: list[tuple[str, int]] = []
+
+        def read_settings() -> None:  # a thread opens a connection of its own
+            seen.append((pragma("journal_mode"), pragma("busy_timeout")))
+            database.close()
+
+        thread = threading.Thread(target=read_settings)
+        thread.start()
+        thread.join()
+        assert seen == [("wal", SQLITE_BUSY_TIMEOUT_MS)]
+    finally:
+        close_database()
+
+
+def test_switching_a_new_sqlite_file_to_wal_retries_while_another_process_holds_it(
+        tmp_path, monkeypatch):
+    """Two processes opening a new file at once: SQLite answers "locked" at once, not after
+    its busy timeout, to the one that loses the race to switch the journal."""
+    attempts: list[str] = []
+    original = SqliteDatabase.execute_sql
+
+    def locked_twice(self, sql, *args, **kwargs):
+        if sql.startswith("PRAGMA journal_mode"):
+            attempts.append(sql)
+            if len(attempts) <= 2:
+                raise OperationalError("database is locked")
+        return original(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(SqliteDatabase, "execute_sql", locked_twice)
+    open_database(f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
+    try:
+        assert len(attempts) == 3 and pragma("journal_mode") == "wal"
     finally:
         close_database()

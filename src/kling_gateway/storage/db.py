@@ -15,13 +15,14 @@ but each would re-apply the pragmas, and the file has no connection limit to pro
 from __future__ import annotations
 
 import select
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
 
-from peewee import Database, DatabaseProxy, PostgresqlDatabase, SqliteDatabase
+from peewee import Database, DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.db_url import connect, parse
 from playhouse.pool import PooledDatabase, PooledPostgresqlDatabase
 from psycopg2.extensions import TRANSACTION_STATUS_IDLE
@@ -32,12 +33,15 @@ from kling_gateway.config import DatabaseLimits
 database = DatabaseProxy()
 """Every model is bound to this proxy; ``open_database`` points it at a real database."""
 
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+"""How long a SQLite connection waits for another's lock before it fails."""
 SQLITE_PRAGMAS = {
-    "journal_mode": "wal",       # readers do not block the writer
-    "busy_timeout": 30_000,      # wait for the write lock instead of failing at once
+    "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,  # wait for the write lock instead of failing at once
     "foreign_keys": 1,
     "synchronous": "normal",
 }
+"""Set on every connection. The WAL journal (readers do not block the writer) is a property of
+the file instead, set once when the database is opened (``_use_wal``)."""
 POSTGRES_SCHEMES = ("postgres", "postgresql", "postgres+pool", "postgresql+pool")
 APPLICATION_NAME = "kling-gateway"
 """How the gateway's connections show in ``pg_stat_activity``, unless the URL names them."""
@@ -57,12 +61,30 @@ def open_database(url: str, limits: DatabaseLimits | None = None) -> Database:
     elif url.startswith("sqlite"):
         # RETURNING (SQLite 3.35+), as on PostgreSQL: a write answers its row in one statement.
         db = connect(url, pragmas=SQLITE_PRAGMAS, returning_clause=True)
+        _use_wal(db)
     else:
         db = connect(url)
     database.initialize(db)
     if isinstance(previous, PooledDatabase):
         previous.close_idle()  # rebinding (tests do): the old pool's idle connections go now
     return db
+
+
+def _use_wal(db: Database) -> None:
+    """Put the SQLite file in WAL mode; it stays so, for every connection after this one.
+
+    Two processes opening a new file at once (``serve`` and ``worker``, say) may both try to
+    switch it. SQLite then answers "database is locked" at once instead of waiting out the
+    busy timeout, so the switch is tried again until that timeout has passed."""
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            db.execute_sql("PRAGMA journal_mode = wal")
+            return
+        except OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 class GatewayPool(PooledPostgresqlDatabase):
