@@ -100,26 +100,24 @@ _MOVES: dict[tuple[str, ...], PreparedQuery[Task]] = {}
 
 def get(task_id: str) -> Task:
     """The task (``READ_COLUMNS``); DoesNotExist for no such task."""
-    found = _TASK.first(task_id)
-    if found is None:
-        raise Task.DoesNotExist(f"no task {task_id}")
-    return found
+    return _found(_TASK, task_id)
 
 
 def request_body_of(task_id: str) -> dict[str, Any]:
     """The create body as the client sent it, for sending the task upstream."""
-    found = _BODY.first(task_id)
-    if found is None:
-        raise Task.DoesNotExist(f"no task {task_id}")
-    return found.request_body
+    return _found(_BODY, task_id).request_body
 
 
 def status_of(task_id: str) -> str:
     """The task's status alone (not its bodies and results); DoesNotExist for no such task."""
-    found = _STATUS.first(task_id)
+    return _found(_STATUS, task_id).status
+
+
+def _found(query: PreparedQuery[Task], task_id: str) -> Task:
+    found = query.first(task_id)
     if found is None:
         raise Task.DoesNotExist(f"no task {task_id}")
-    return found.status
+    return found
 
 
 def compare_and_set(task_id: str, expected: TaskStatus, **changes: Any) -> Task | None:
