@@ -26,16 +26,13 @@ def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None
     with write_transaction():
         now = now_ms()
         changes.update(status=new, updated_at=now, synced_at=now)
-        current, moved = believed, None
-        if believed is not None and can_move(believed, new):
-            moved = tasks.compare_and_set(task_id, believed, **changes)
+        current = believed
+        moved = None if believed is None else _move_from(task_id, believed, new, changes)
         if moved is None:
             current = TaskStatus(tasks.status_of(task_id))
-            if not can_move(current, new):
-                return None
-            moved = tasks.compare_and_set(task_id, current, **changes)
-            if moved is None:
-                return None
+            moved = _move_from(task_id, current, new, changes)
+        if moved is None:
+            return None
         if new is TaskStatus.FAILED:
             _refund(task_id, changes.get("status_msg") or "task failed")
         if new is TaskStatus.SUCCEED and changes.get("result"):
@@ -44,6 +41,12 @@ def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None
             callbacks.enqueue(moved, now)
     metrics.task_moved(new.value)
     return moved
+
+
+def _move_from(task_id: str, current: TaskStatus, new: TaskStatus,
+               changes: dict[str, Any]) -> Task | None:
+    """The compare-and-set from ``current``, if moving from it to ``new`` is allowed at all."""
+    return tasks.compare_and_set(task_id, current, **changes) if can_move(current, new) else None
 
 
 def touch(task_id: str, **changes: Any) -> None:
