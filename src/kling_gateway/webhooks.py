@@ -97,13 +97,23 @@ def post_signed(session: requests.Session, url: str, body: bytes, secret: str,
     }
     if connect_to is not None:
         headers["Host"] = urlsplit(url).netloc.rpartition("@")[2]  # else it would name the IP
-        session.mount(url, PinnedAddressAdapter(connect_to))  # this URL only: longest prefix
+        _pin(session, url, connect_to)
     try:
         with session.post(url, data=body, headers=headers, timeout=timeout,
                           allow_redirects=False, stream=True) as response:
             return response.status_code
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        if connect_to is not None:
-            session.adapters.pop(url).close()
+
+
+def _pin(session: requests.Session, url: str, address: str) -> None:
+    """Send what ``session`` posts to ``url``'s origin to ``address`` from now on. Its pinned
+    connections are reused until the origin's address changes, like any of the session's."""
+    parts = urlsplit(url)
+    origin = f"{parts.scheme}://{parts.netloc}/"  # the prefix requests matches URLs against
+    current = session.adapters.get(origin)
+    if isinstance(current, PinnedAddressAdapter) and current.address == address:
+        return
+    if current is not None:
+        current.close()
+    session.mount(origin, PinnedAddressAdapter(address))

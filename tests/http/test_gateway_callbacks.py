@@ -319,3 +319,21 @@ def test_https_to_a_checked_address_still_names_and_verifies_the_host():
     assert pool.conn_kw["server_hostname"] == "hooks.example"  # SNI
     assert pool.assert_hostname == "hooks.example"  # the certificate must be hooks.example's
     adapter.close()
+
+
+def test_posts_to_one_origin_share_its_pinned_connections_until_its_address_changes():
+    with callback_receiver() as receiver, webhooks.new_session() as session:
+        origin = receiver.url.split("/kling-callback")[0] + "/"
+
+        def post(address: str) -> int:
+            return webhooks.post_signed(session, receiver.url, b"{}", "secret", "m-1", 0,
+                                        (5.0, 5.0), connect_to=address)
+
+        assert post("127.0.0.1") == post("127.0.0.1") == 200
+        first = session.adapters[origin]
+        assert post("127.0.0.1") == 200 and session.adapters[origin] is first
+        with pytest.raises(webhooks.DeliveryFailed):  # the origin's address changed
+            post("127.0.0.2")  # nothing listens there on this port
+        assert session.adapters[origin] is not first
+        assert session.adapters[origin].address == "127.0.0.2"
+    assert len(receiver.received) == 3
