@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import io
+import json
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pytest
 from peewee import Database
 
+from kling_gateway.logs import JsonFormatter
 from kling_gateway.services.token_cache import DEFAULT_SECONDS, tokens
 from kling_gateway.simulator.app import Simulator, create_simulator_app
 from kling_gateway.simulator.settings import (
@@ -40,6 +45,23 @@ class RunningSimulator:
     def finish_tasks(self) -> None:
         """Move simulated time past every task's end."""
         self.clock.advance(self.simulator.settings.task_seconds + 1)
+
+
+@pytest.fixture
+def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
+    """Every line logged in this process while the test runs, formatted as in production."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -100,7 +100,8 @@ def create_app(settings: Settings | None = None, *, upstreams: Upstreams | None 
         mount_api(app, spec_name="kling.yaml", base_path=base_path,
                   handlers="kling_gateway.api",
                   authenticate=partial(_kling_caller, rate_limit=rate_limit),
-                  validate_responses=validate_responses)
+                  validate_responses=validate_responses,
+                  unknown_fields_limit=settings.max_unknown_fields_bytes)
     mount_api(app, spec_name="callbacks.yaml", base_path=CALLBACKS_BASE_PATH,
               handlers="kling_gateway.api", authenticate=_no_credentials,
               validate_responses=validate_responses, docs_path="")

@@ -14,6 +14,7 @@ DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
 # escape "/" as "\/" (1/64 of Base64): 8 x 13,981,016 + 4 MiB = 116,042,432 bytes (~111 MiB).
 IMAGE_BASE64_BYTES = 4 * -(-10 * 2**20 // 3)
 DEFAULT_MAX_BODY_BYTES = 8 * IMAGE_BASE64_BYTES + 4 * 2**20
+DEFAULT_MAX_UNKNOWN_FIELDS_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,10 @@ class Settings:
     """Per-token unfinished tasks at once (1302 / HTTP 429 above it); unset: no limit."""
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
     """A request body above this is refused with 1201 / HTTP 400 before it is read."""
+    max_unknown_fields_bytes: int = DEFAULT_MAX_UNKNOWN_FIELDS_BYTES
+    """Fields the contract does not define are stored and forwarded as they are (Kling may
+    know them already); above this many bytes of them (their JSON, all together) a body is
+    refused with 1201 / HTTP 400, so that nobody stores megabytes of nothing per task."""
     auth_cache_seconds: float = 1.0
     """How long a process reuses a token it read (``services/token_cache.py``); 0: off."""
 
@@ -129,6 +134,8 @@ class Settings:
             token_running_tasks=_whole(environ, "KLING_GATEWAY_TOKEN_RUNNING_TASKS"),
             max_body_bytes=_whole(environ, "KLING_GATEWAY_MAX_BODY_BYTES")
             or DEFAULT_MAX_BODY_BYTES,
+            max_unknown_fields_bytes=_whole_or(environ, "KLING_GATEWAY_MAX_UNKNOWN_FIELDS_BYTES",
+                                               DEFAULT_MAX_UNKNOWN_FIELDS_BYTES),
             auth_cache_seconds=_number_or(environ, "KLING_GATEWAY_AUTH_CACHE_SECONDS", 1.0),
         )
 

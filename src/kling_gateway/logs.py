@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import sys
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -81,6 +82,21 @@ def current_fields() -> dict[str, Any]:
     return dict(_fields.get() or {})
 
 
+MAX_EXCEPTION_TEXT = 300
+"""An exception's message can quote what it choked on (a request body, a row): a traceback
+carries only this much of each message. Its frames show code, never data."""
+
+
+def format_exception(exc_info: Any) -> str:
+    """The traceback, with each exception's message cut to MAX_EXCEPTION_TEXT characters."""
+    lines: list[str] = []
+    for line in traceback.TracebackException(*exc_info).format():
+        if not line.startswith(" ") and len(line) > MAX_EXCEPTION_TEXT:
+            line = f"{line[:MAX_EXCEPTION_TEXT]}… ({len(line)} characters)\n"
+        lines.append(line)
+    return "".join(lines).rstrip("\n")
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: time, level, logger, message, the request's fields and the
     record's ``fields`` extra, then the traceback if any; every string redacted."""
@@ -98,6 +114,9 @@ class JsonFormatter(logging.Formatter):
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(_redacted(entry), ensure_ascii=False, default=str)
 
+    def formatException(self, ei: Any) -> str:
+        return format_exception(ei)
+
 
 class TextFormatter(logging.Formatter):
     """The classic one-line text, with the record's ``fields`` as ``key=value`` and redacted."""
@@ -109,6 +128,9 @@ class TextFormatter(logging.Formatter):
             text += " " + " ".join(f"{key}={value}" for key, value in fields.items()
                                    if value is not None)
         return redact(text)
+
+    def formatException(self, ei: Any) -> str:
+        return format_exception(ei)
 
 
 def _redacted(value: Any) -> Any:

@@ -12,22 +12,10 @@ The run is the same every time: fixed seed, derandomized Hypothesis, no example 
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Iterator
-from pathlib import Path
 
 import hypothesis
 import pytest
-import schemathesis
-from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    ignored_auth,
-    negative_data_rejection,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from kling_gateway import kling_jwt
 from kling_gateway.simulator.app import create_simulator_app
@@ -36,17 +24,22 @@ from kling_gateway.simulator.settings import (
     DEFAULT_SECRET_KEY,
     SimulatorSettings,
 )
+from tests.support.fuzzing import (
+    CHECKS,
+    HYPOTHESIS_SETTINGS,
+    SEED,
+    asks_for_a_fault,
+    count,
+    load_schema,
+    sent,
+)
 from tests.support.server import serve
 
 pytestmark = pytest.mark.slow
+__all__ = ["sent"]  # a fixture
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "kling.yaml"
-SEED = 20240804
 MAX_EXAMPLES = 30
 """Fuzzing-phase examples per operation (examples and coverage phases add their own cases)."""
-
-FAULT_MARKERS = ("#sim-500", "#sim-503", "#sim-crash", "#sim-slow")
-"""Prompts carrying these make the simulator fail or stall on purpose (simulator.controls)."""
 
 SETTINGS = SimulatorSettings(
     concurrency=10_000,  # fuzzed creates must not all run into 1303 (too many running tasks)
@@ -56,24 +49,7 @@ SETTINGS = SimulatorSettings(
     seed=SEED,
 )
 
-
-def _load_schema() -> schemathesis.BaseSchema:
-    schema = schemathesis.openapi.from_path(SPEC_PATH, config=schemathesis.Config(seed=SEED))
-    schema.config.generation.update(
-        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-        max_examples=MAX_EXAMPLES,
-        deterministic=True,
-        database="none",
-        # The Authorization header is not a fuzzed parameter: negative mode would otherwise
-        # spend most of its budget on missing tokens. The ignored_auth check probes every
-        # successful answer without a token and with a bad one instead.
-        with_security_parameters=False,
-    )
-    schema.config.phases.update(phases=["examples", "coverage", "fuzzing"])
-    return schema
-
-
-schema = _load_schema()
+schema = load_schema("kling.yaml", MAX_EXAMPLES)
 
 
 @schema.auth(refresh_interval=None)
@@ -85,36 +61,6 @@ class FreshKlingJwt:
 
     def set(self, case, data: str, context) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
-
-
-def official_envelope(ctx, response, case) -> None:
-    """Every answer is ``{code, message, request_id[, data]}`` in that order: code 0 and data
-    exactly on a 2xx, and the request id echoed as ``X-Request-Id``."""
-    body = response.json()
-    assert isinstance(body, dict), f"the body is not a JSON object: {response.text[:300]!r}"
-    assert list(body)[:3] == ["code", "message", "request_id"], f"envelope keys: {list(body)}"
-    assert isinstance(body["code"], int), f"code is not an integer: {body['code']!r}"
-    assert isinstance(body["message"], str), f"message is not a string: {body['message']!r}"
-    if 200 <= response.status_code < 300:
-        assert body["code"] == 0, f"HTTP {response.status_code} with code {body['code']}"
-        assert "data" in body, f"HTTP {response.status_code} without data"
-    else:
-        assert body["code"] != 0, f"HTTP {response.status_code} with code 0"
-        assert "data" not in body, f"HTTP {response.status_code} with data"
-    echoed = response.headers.get("x-request-id", [])
-    assert echoed == [body["request_id"]], (
-        f"request_id {body['request_id']!r} but X-Request-Id {echoed!r}")
-
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-    negative_data_rejection,
-    ignored_auth,
-    official_envelope,
-]
 
 
 @pytest.fixture(scope="module")
@@ -129,28 +75,9 @@ def base_url() -> Iterator[str]:
         simulator.close()
 
 
-@pytest.fixture
-def sent() -> Iterator[collections.Counter]:
-    """Counts the requests of one operation's test; every operation must be exercised."""
-    counter: collections.Counter = collections.Counter()
-    yield counter
-    assert counter.total() > 0, "no request was sent for this operation"
-
-
-def _asks_for_a_fault(case) -> bool:
-    prompt = case.body.get("prompt") if isinstance(case.body, dict) else None
-    return isinstance(prompt, str) and any(marker in prompt for marker in FAULT_MARKERS)
-
-
 @schema.parametrize()
-@hypothesis.settings(
-    deadline=None,
-    database=None,
-    derandomize=True,
-    # `sent` deliberately spans all the examples of one operation.
-    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
-)
-def test_every_operation_honours_the_contract(case, base_url: str, sent: collections.Counter):
-    hypothesis.assume(not _asks_for_a_fault(case))
-    sent[case.meta.generation.mode.value if case.meta else "positive"] += 1
+@HYPOTHESIS_SETTINGS
+def test_every_operation_honours_the_contract(case, base_url: str, sent):
+    hypothesis.assume(not asks_for_a_fault(case))
+    count(case, sent)
     case.call_and_validate(base_url=base_url, checks=CHECKS, timeout=30)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-import logging
 import os
 import re
-from collections.abc import Callable, Iterator
 from typing import Any
 
-import pytest
 import requests
 
 from kling_gateway import kling_jwt
 from kling_gateway.domain.money import format_cny
-from kling_gateway.logs import JsonFormatter
 from kling_gateway.simulator.media import png_grayscale_mask
 from kling_gateway.storage.models import Task
 
@@ -24,23 +19,6 @@ I2V = "/kling/v1/videos/image2video"
 SIDE = 600
 BIG_IMAGE = base64.b64encode(png_grayscale_mask(SIDE, SIDE, os.urandom(SIDE * SIDE))).decode()
 BASE64_RUN = re.compile(r"[A-Za-z0-9+/]{100,}")
-
-
-@pytest.fixture
-def log_lines() -> Iterator[Callable[[], list[dict[str, Any]]]]:
-    """Every line logged in this process while the test runs, formatted as in production."""
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        yield lambda: [json.loads(line) for line in stream.getvalue().splitlines()]
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
 
 
 def access_lines(lines: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:

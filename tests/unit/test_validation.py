@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import jsonschema
 
-from kling_gateway.web.validation import describe, field_path
+from kling_gateway.domain.strict_json import field_path
+from kling_gateway.web.validation import describe
 
 
 def first_error(schema: dict, instance: object) -> jsonschema.ValidationError:

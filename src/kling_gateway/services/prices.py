@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import csv
 import io
-import json
+import re
 from typing import Any
 
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
+from kling_gateway.domain.errors import InvalidParameter, InvalidRequest, ResourceNotFound
 from kling_gateway.domain.money import parse_cny
 from kling_gateway.domain.pricing import canonical_price_key
+from kling_gateway.domain.strict_json import parse_json
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Price
 
 MAX_KEY_LENGTH = Price.key.max_length
+_KEY_CHARACTERS = re.compile("[^/\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+"""The spec's rule for ``/prices/{key}``, for keys that arrive in a price file instead."""
 
 
 def list_prices() -> list[Price]:
@@ -23,9 +26,10 @@ def list_prices() -> list[Price]:
 
 def set_price(key: str, amount: int) -> Price:
     key = canonical_price_key(key)
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or not _KEY_CHARACTERS.fullmatch(key):
         raise InvalidParameter(
-            f"invalid parameter 'key': a price key has 1 to {MAX_KEY_LENGTH} characters")
+            f"invalid parameter 'key': a price key has 1 to {MAX_KEY_LENGTH} characters, none "
+            "of them '/' or a control character")
     if amount < 0:
         raise InvalidParameter(f"invalid parameter '{key}': a price must not be negative")
     now = now_ms()
@@ -46,9 +50,10 @@ def parse_price_file(text: str) -> dict[str, int]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            data: Any = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidParameter(f"the price file is not valid JSON: {exc}") from exc
+            data: Any = parse_json(text)
+        except InvalidRequest as exc:
+            raise InvalidParameter(f"the price file {exc.message.removeprefix('request body ')}"
+                                   ) from exc
         rows = data.items() if isinstance(data, dict) else [_json_row(row) for row in data]
     else:
         reader = csv.DictReader(io.StringIO(text))

@@ -19,7 +19,7 @@ from connexion.security import AbstractSecurityHandler
 
 from kling_gateway.web import errors
 from kling_gateway.web.envelope import to_json
-from kling_gateway.web.path_guard import LineBreakPathGuard
+from kling_gateway.web.path_guard import PathGuard
 from kling_gateway.web.request_id import RequestIdMiddleware
 from kling_gateway.web.spec import load_spec
 from kling_gateway.web.validation import kling_validator_map
@@ -55,7 +55,7 @@ def new_app(import_name: str) -> FlaskApp:
     """An app with request ids and the one error envelope, before any API is mounted."""
     app = FlaskApp(import_name)
     app.add_middleware(RequestIdMiddleware, position=MiddlewarePosition.BEFORE_EXCEPTION)
-    app.add_middleware(LineBreakPathGuard, position=MiddlewarePosition.BEFORE_ROUTING)
+    app.add_middleware(PathGuard, position=MiddlewarePosition.BEFORE_ROUTING)
     errors.install(app)
     return app
 
@@ -69,9 +69,11 @@ def mount_api(
     authenticate: Authenticate,
     validate_responses: bool = False,
     docs_path: str = "/v1",
+    unknown_fields_limit: int | None = None,
 ) -> None:
     """Serve ``spec_name`` at ``base_path``, resolving each ``operationId`` in ``handlers``;
-    Swagger UI and the spec as JSON live under ``base_path + docs_path``."""
+    Swagger UI and the spec as JSON live under ``base_path + docs_path``. A body may carry at
+    most ``unknown_fields_limit`` bytes of fields the spec does not define (None: any)."""
     app.add_api(
         load_spec(spec_name),
         base_path=base_path,
@@ -80,7 +82,7 @@ def mount_api(
         validate_responses=validate_responses,
         pythonic_params=True,
         jsonifier=_CompactJsonifier(),
-        validator_map=kling_validator_map(),
+        validator_map=kling_validator_map(unknown_fields_limit=unknown_fields_limit),
         security_map={"bearer": lambda: _BearerHandler(authenticate)},
         swagger_ui_options=SwaggerUIOptions(swagger_ui_path=f"{docs_path}/ui",
                                             spec_path=f"{docs_path}/openapi.json"),

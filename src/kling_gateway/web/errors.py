@@ -69,7 +69,10 @@ def _from_status(status: int, detail: str) -> KlingError:
 def handle(_request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     error = translate(exc)
     if error.status >= 500:
-        log.error("request failed: %r", exc, exc_info=exc if error is not exc else None)
+        if error is exc:  # ours: the message is ours too
+            log.error("request failed: %r", error)
+        else:  # the traceback's messages are cut short (logs.format_exception): data may hide there
+            log.error("request failed: %s", type(exc).__name__, exc_info=exc)
     return render(error)
 
 

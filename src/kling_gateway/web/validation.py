@@ -7,8 +7,7 @@ breaks the contract) with a message a developer can act on.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Iterator
 from typing import Any
 
 from connexion.datastructures import MediaTypeDict
@@ -24,22 +23,18 @@ from starlette.datastructures import Headers
 from starlette.types import Receive, Scope
 
 from kling_gateway.domain.errors import InvalidParameter, InvalidRequest
-
-
-def field_path(path: Any) -> str:
-    """``["image_list", 0, "image"]`` → ``image_list[0].image``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
+from kling_gateway.domain.strict_json import field_path, parse_json
+from kling_gateway.web.envelope import to_json
 
 SECRET_WORDS = ("secret", "password", "token")
 MAX_QUOTED_VALUE = 80
 
 
 def _what_is_wrong(error: ValidationError, name: str) -> str:
-    """jsonschema's message, without echoing a secret or a huge value back to the client."""
+    """jsonschema's message, without echoing a secret or a huge value back to the client; for
+    a pattern, the rule the spec states in words (``x-rule``) rather than the regex."""
+    if error.validator == "pattern" and isinstance(error.schema, dict) and "x-rule" in error.schema:
+        return f"must be {error.schema['x-rule']}"
     quoted = repr(error.instance)
     if not error.message.startswith(quoted):
         return error.message
@@ -64,6 +59,9 @@ def describe(error: ValidationError, root: str = "") -> str:
 
 
 class KlingJSONBodyValidator(JSONRequestBodyValidator):
+    unknown_fields_limit: int | None = None
+    """Bytes of fields the schema does not define that one body may carry; None: any."""
+
     @property
     def _validator(self) -> Draft4Validator:
         return _reused(self._schema, _body_checker)
@@ -79,17 +77,74 @@ class KlingJSONBodyValidator(JSONRequestBodyValidator):
         raw = b"".join([message async for message in stream])
         try:
             text = raw.decode(self._encoding)
-            return json.loads(text) if text.strip() else None
-        except (UnicodeDecodeError, LookupError, json.JSONDecodeError) as exc:
+        except (UnicodeDecodeError, LookupError) as exc:
             raise InvalidRequest(f"request body is not valid JSON: {exc}") from exc
+        return parse_json(text) if text.strip() else None
 
     def _validate(self, body: Any) -> dict | None:
         if body is None:
             raise InvalidParameter("request body must be a JSON object, got an empty body")
         try:
-            return self._validator.validate(body)
+            self._validator.validate(body)
         except ValidationError as exc:
             raise InvalidParameter(describe(exc)) from exc
+        if self.unknown_fields_limit is not None:
+            check_unknown_fields(self._schema, body, self.unknown_fields_limit)
+        return None
+
+
+Path = tuple[str | int, ...]
+
+
+def check_unknown_fields(schema: dict, body: Any, limit: int) -> None:
+    """Refuses (1201) a body whose fields unknown to ``schema`` take more than ``limit`` bytes
+    of JSON together, naming the largest of them."""
+    sizes = {path: len(to_json(value).encode("utf-8"))
+             for path, value in unknown_fields(schema, body, ())}
+    total = sum(sizes.values())
+    if total > limit:
+        largest = max(sizes, key=sizes.__getitem__)
+        raise InvalidParameter(
+            f"invalid parameter '{field_path(largest)}': fields this API does not define may "
+            f"take at most {limit} bytes in all, and this body's take {total}")
+
+
+def unknown_fields(schema: dict, value: Any, path: Path) -> Iterator[tuple[Path, Any]]:
+    """Each member of ``value`` (at any depth) that ``schema`` does not define, with its path.
+    Members of objects and arrays the schema leaves open (no properties, no items) count as
+    defined: the contract takes anything there."""
+    if isinstance(value, dict):
+        properties = _branch_value(schema, "properties", merge=True)
+        others = _branch_value(schema, "additionalProperties")
+        others = others if isinstance(others, dict) else None  # a map's values: typed
+        if properties is None and others is None:
+            return
+        for name, member in value.items():
+            member_schema = (properties or {}).get(name, others)
+            if member_schema is None:
+                yield (*path, name), member
+            else:
+                yield from unknown_fields(member_schema, member, (*path, name))
+    elif isinstance(value, list):
+        items = _branch_value(schema, "items")
+        if isinstance(items, dict):
+            for index, member in enumerate(value):
+                yield from unknown_fields(items, member, (*path, index))
+
+
+def _branch_value(schema: dict, key: str, *, merge: bool = False) -> Any:
+    """``schema[key]``, else the first (or, with ``merge``, all merged) of its branches'."""
+    found: Any = schema.get(key)
+    for branch_key in ("allOf", "anyOf", "oneOf"):
+        for branch in schema.get(branch_key) or ():
+            value = _branch_value(branch, key, merge=merge)
+            if value is None:
+                continue
+            if found is None:
+                found = dict(value) if merge else value
+            elif merge:
+                found = {**value, **found}
+    return found
 
 
 Checker = Callable[[dict], Draft4Validator]
@@ -139,10 +194,14 @@ def _schema_problem(value: Any, param: dict) -> str | None:
     try:
         _reused(param, _parameter_checker).validate(value)
     except ValidationError as exc:
-        return str(exc)
+        return _what_is_wrong(exc, param.get("name", ""))
     return None
 
 
-def kling_validator_map() -> dict:
-    body = MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": KlingJSONBodyValidator})
+def kling_validator_map(*, unknown_fields_limit: int | None = None) -> dict:
+    """Connexion's validators, ours for parameters and JSON bodies. ``unknown_fields_limit``:
+    bytes of fields the spec does not define that a body may carry (None: any)."""
+    body_validator = type("KlingJSONBodyValidator", (KlingJSONBodyValidator,),
+                          {"unknown_fields_limit": unknown_fields_limit})
+    body = MediaTypeDict({**VALIDATOR_MAP["body"], "*/*json": body_validator})
     return {"parameter": KlingParameterValidator, "body": body}
