@@ -1,7 +1,8 @@
 """A client cannot make the gateway call what it should not through ``callback_url`` (issue 14):
 every known bypass form is refused at submit with 1201 and costs nothing, the ``\\@`` form that
-once delivered signed callbacks to loopback reaches no local receiver, and the check is repeated
-before every delivery.
+once delivered signed callbacks to loopback reaches no local receiver, the check is repeated
+before every delivery, and a delivery connects to the checked address, directly, without
+following redirects.
 
 Every connection opened while these tests run must go to a loopback address (``loopback_only``):
 a regression fails the test instead of reaching the internet."""
@@ -9,6 +10,7 @@ a regression fails the test instead of reaching the internet."""
 from __future__ import annotations
 
 import ipaddress
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import replace
@@ -18,6 +20,7 @@ import pytest
 import requests
 import urllib3.util.connection
 
+from kling_gateway import webhooks
 from kling_gateway.services.callbacks import deliver_due
 from kling_gateway.storage.models import CallbackDelivery, Task
 from tests.support.callback_urls import BACKSLASH, IPV4_SPELLING, REFUSED, RESOLVER_ANSWERS
@@ -187,3 +190,56 @@ def test_a_host_that_resolves_internal_by_delivery_time_is_refused_then(strict_g
     (mixed,) = deliveries_of(third["task_id"])
     assert mixed.abandoned_at is not None and mixed.attempts == 0
     assert "hooks.example resolves to 10.0.0.7, a private address" in mixed.last_error
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_from_the_receiver_is_not_followed(gateway, status):
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    with callback_receiver() as target, callback_receiver(fail_first=1,
+                                                          fail_status=status) as receiver:
+        receiver.location = target.url
+        task_id = ada.jwt.create(T2V, {"prompt": "a cat",
+                                       "callback_url": receiver.url})["task_id"]
+        started = int(time.time() * 1000)
+        assert deliver_due(gateway.context.settings, now_ms=started) == 1
+
+    assert receiver.answered == [status] and target.received == []
+    (delivery,) = deliveries_of(task_id)
+    assert delivery.last_status_code == status and delivery.delivered_at is None
+    assert delivery.next_attempt_at == started + 5_000  # a failed attempt, retried later
+
+
+def test_a_delivery_takes_no_proxy_or_netrc_credentials_from_the_environment(
+        gateway, monkeypatch, tmp_path):
+    """A proxy would choose the address to connect to itself, and ``.netrc`` credentials
+    would go to any host a client names."""
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login operator password s3cret\n")
+    netrc.chmod(0o600)
+    with callback_receiver() as proxy, callback_receiver() as receiver:
+        task_id = ada.jwt.create(T2V, {"prompt": "a cat",
+                                       "callback_url": receiver.url})["task_id"]
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        # set only now: the test's own client would take them too
+        monkeypatch.setenv("HTTP_PROXY", proxy.url.removesuffix("/kling-callback"))
+        monkeypatch.setenv("NETRC", str(netrc))
+        assert deliver_due(gateway.context.settings) == 1
+
+    assert proxy.received == []
+    assert [call["task_id"] for call in receiver.received] == [task_id]
+    assert "Authorization" not in receiver.headers[0]
+
+
+def test_a_post_that_would_not_go_through_its_pinned_adapter_fails():
+    """A URL requests would route to another adapter (one that resolves the name itself) is
+    not sent at all."""
+    with callback_receiver() as receiver, webhooks.new_session() as session:
+        session.mount(receiver.url, requests.adapters.HTTPAdapter())  # a longer prefix wins
+        with pytest.raises(webhooks.DeliveryFailed, match="pinned address"):
+            webhooks.post_signed(session, receiver.url, b"{}", "secret", "m-1", 0, (5.0, 5.0),
+                                 connect_to="127.0.0.1")
+    assert receiver.received == []
