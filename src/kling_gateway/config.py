@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
@@ -77,8 +77,12 @@ class Settings:
     public_url: str | None = None
     """The gateway's own public base URL; when set, upstreams report back to it by callback."""
     callback_allow_networks: tuple[str, ...] = ()
-    """Networks (CIDR) a client's callback_url may point into although they are private,
-    loopback or link-local; empty: only public addresses."""
+    """Networks (CIDR) a client's callback_url may point into although they are not globally
+    routable (private, loopback, link-local, ...); empty: only public addresses."""
+    callback_resolver: Callable[[str, int], Iterable[str]] | None = field(
+        default=None, compare=False, repr=False)
+    """How a callback_url's host becomes addresses, ``(host, port) -> addresses``; None: the
+    system's resolver. Not read from the environment: tests give a fake one."""
     task_timeout_seconds: int = 24 * 3600
     """An unfinished task older than this fails and is refunded."""
     queue_timeout_seconds: int = 30 * 60

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -56,8 +57,15 @@ def verify(secret: str, headers: Mapping[str, str], body: bytes, *, now: float,
 
 
 def new_session() -> requests.Session:
+    """A session for :func:`post_signed`. It takes no proxy and no ``.netrc`` credentials from
+    the environment: a proxy would pick the address to connect to itself, and the credentials
+    would go to whatever host a client names. ``REQUESTS_CA_BUNDLE`` (or ``CURL_CA_BUNDLE``)
+    still chooses the certificate authorities, as it does for requests' own sessions."""
     session = requests.Session()
     session.headers["User-Agent"] = USER_AGENT
+    session.trust_env = False
+    session.verify = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                      or True)
     return session
 
 
@@ -83,9 +91,10 @@ class PinnedAddressAdapter(HTTPAdapter):
 
 def post_signed(session: requests.Session, url: str, body: bytes, secret: str,
                 message_id: str, timestamp: int, timeout: float | tuple[float, float], *,
-                connect_to: str | None = None) -> int:
-    """POST ``body`` signed; the HTTP status of the answer (its body is not read).
-    ``connect_to``: the address to connect to, instead of resolving the URL's host again.
+                connect_to: str) -> int:
+    """POST ``body`` signed; the HTTP status of the answer (its body is not read). The
+    connection goes to the address ``connect_to`` (which the caller checked), never to
+    whatever the URL's host resolves to by now; a URL that would not go there fails.
 
     Redirects are not followed: a redirect could lead to an address the callback target
     check refused, so a 3xx counts as a failed attempt like any other non-2xx status."""
@@ -95,25 +104,28 @@ def post_signed(session: requests.Session, url: str, body: bytes, secret: str,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, message_id, timestamp, body),
     }
-    if connect_to is not None:
-        headers["Host"] = urlsplit(url).netloc.rpartition("@")[2]  # else it would name the IP
-        _pin(session, url, connect_to)
     try:
-        with session.post(url, data=body, headers=headers, timeout=timeout,
-                          allow_redirects=False, stream=True) as response:
+        request = session.prepare_request(requests.Request("POST", url, data=body,
+                                                           headers=headers))
+        _pin(session, request, connect_to)
+        with session.send(request, timeout=timeout, allow_redirects=False,
+                          stream=True) as response:
             return response.status_code
     except requests.RequestException as exc:
         raise DeliveryFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
-def _pin(session: requests.Session, url: str, address: str) -> None:
-    """Send what ``session`` posts to ``url``'s origin to ``address`` from now on. Its pinned
-    connections are reused until the origin's address changes, like any of the session's."""
-    parts = urlsplit(url)
+def _pin(session: requests.Session, request: requests.PreparedRequest, address: str) -> None:
+    """Send what ``session`` posts to ``request``'s origin to ``address`` from now on. Its
+    pinned connections are reused until the origin's address changes, like any of the
+    session's. The origin is read from the URL as requests prepared it, the URL it sends."""
+    parts = urlsplit(request.url)
+    request.headers["Host"] = parts.netloc.rpartition("@")[2]  # else it would name the address
     origin = f"{parts.scheme}://{parts.netloc}/"  # the prefix requests matches URLs against
     current = session.adapters.get(origin)
-    if isinstance(current, PinnedAddressAdapter) and current.address == address:
-        return
-    if current is not None:
-        current.close()
-    session.mount(origin, PinnedAddressAdapter(address))
+    if not (isinstance(current, PinnedAddressAdapter) and current.address == address):
+        if current is not None:
+            current.close()
+        session.mount(origin, PinnedAddressAdapter(address))
+    if session.get_adapter(request.url) is not session.adapters[origin]:
+        raise requests.exceptions.InvalidURL("the URL does not lead to the pinned address")

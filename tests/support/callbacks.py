@@ -1,7 +1,8 @@
 """An HTTP server that records what is POSTed to it, to receive Kling callbacks in tests.
 
 It answers 200, or ``fail_status`` to the first ``fail_first`` requests (set when starting it
-or later with ``fail_next``), so a test can watch a sender retry. Every request is recorded,
+or later with ``fail_next``), so a test can watch a sender retry; a 3xx answer carries
+``location`` when set, to see whether a sender follows redirects. Every request is recorded,
 failed ones included, with the status it was answered with."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ class CallbackReceiver:
         self._failures_left = fail_first
         self._changed = threading.Condition()
         self.url = ""
+        self.location: str | None = None
 
     def fail_next(self, count: int, status: int = 500) -> None:
         """Answer ``status`` to the next ``count`` requests."""
@@ -61,6 +63,8 @@ def callback_receiver(fail_first: int = 0, fail_status: int = 500) -> Iterator[C
             length = int(self.headers.get("Content-Length", 0))
             status = receiver.record(self.rfile.read(length), dict(self.headers))
             self.send_response(status)
+            if 300 <= status < 400 and receiver.location:
+                self.send_header("Location", receiver.location)
             self.send_header("Content-Length", "0")
             self.end_headers()
 

@@ -105,7 +105,7 @@ def start_gateway(database_url: str, stack: ExitStack, *,
                           cooldown_seconds=600)
     stack.callback(upstreams.close)
     settings = Settings(database_url=database_url, admin_token="admin-token",
-                        callback_allow_networks=("127.0.0.0/8",), **overrides)
+                        **{"callback_allow_networks": ("127.0.0.0/8",), **overrides})
     app = create_app(settings, upstreams=upstreams, validate_responses=True)
     assert app.app.config["KLING_GATEWAY"].upstreams is upstreams
     stack.callback(database.close)

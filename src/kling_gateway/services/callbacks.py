@@ -12,13 +12,9 @@ the change, then abandoned. A delivery is claimed with a lease (a compare-and-se
 
 from __future__ import annotations
 
-import ipaddress
 import json
-import socket
-from collections.abc import Iterable
 from contextlib import nullcontext
 from typing import Any
-from urllib.parse import urlsplit
 
 from peewee import Expression, fn
 
@@ -26,6 +22,7 @@ from kling_gateway import metrics, webhooks
 from kling_gateway.config import Settings
 from kling_gateway.domain import clock
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
+from kling_gateway.services import callback_targets
 from kling_gateway.services.views import task_view
 from kling_gateway.storage.models import ApiToken, CallbackDelivery, Task
 
@@ -141,10 +138,10 @@ def _vetted_address(url: str, settings: Settings) -> tuple[str | None, str | Non
     """(the address to post to, None), checked now because DNS can change after the submit;
     (None, why) when the URL may not be called."""
     try:
-        addresses = check_callback_target(url, settings.callback_allow_networks)
+        target = _target_of(url, settings)
     except InvalidParameter as refused:
         return None, refused.message
-    return str(addresses[0]), None
+    return str(target.addresses[0]), None  # every one of them passed: the preferred one
 
 
 def _post(http: Any, delivery: CallbackDelivery, secret: str, now: int,
@@ -180,44 +177,12 @@ def _backoff(failures: int) -> int:
 
 
 def check_client_url(url: str | None, settings: Settings) -> None:
-    """A client's callback_url must be http(s) and point at a public address (or an allowed
-    network); checked at submit, and again before every delivery."""
+    """A client's callback_url must be an unambiguous http(s) URL of a public address (or of an
+    allowed network): ``callback_targets``. Checked at submit, and again before every delivery."""
     if url:
-        check_callback_target(url, settings.callback_allow_networks)
+        _target_of(url, settings)
 
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-
-
-def check_callback_target(url: str, allow_networks: Iterable[str] = ()) -> list[Address]:
-    """Refuse (1201) a URL that is not http(s) or resolves to a loopback, private, link-local
-    (cloud metadata), multicast or reserved address outside ``allow_networks``; else the
-    addresses it resolves to, the resolver's preferred first."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidParameter("invalid parameter 'callback_url': must be an http(s) URL")
-    allowed = [ipaddress.ip_network(network, strict=False) for network in allow_networks]
-    addresses = _addresses(parts.hostname, parts.port)
-    for address in addresses:
-        if _is_internal(address) and not any(address in network for network in allowed):
-            raise InvalidParameter(
-                f"invalid parameter 'callback_url': {parts.hostname} resolves to {address}, "
-                "an internal address; callbacks go to public addresses only")
-    return addresses
-
-
-def _addresses(host: str, port: int | None) -> list[Address]:
-    try:
-        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
-    except OSError as exc:
-        raise InvalidParameter(
-            f"invalid parameter 'callback_url': cannot resolve {host}") from exc
-    found = [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
-    return list(dict.fromkeys(found))  # each once, in the resolver's order
-
-
-def _is_internal(address: Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
-    return (address.is_loopback or address.is_private or address.is_link_local
-            or address.is_multicast or address.is_reserved or address.is_unspecified)
+def _target_of(url: str, settings: Settings) -> callback_targets.Target:
+    return callback_targets.check(url, settings.callback_allow_networks,
+                                  settings.callback_resolver)

@@ -1,0 +1,210 @@
+"""The callback URLs of the SSRF tests: the known bypass forms (OWASP's SSRF prevention cheat
+sheet, PayloadsAllTheThings' SSRF list, the forms of issue 14) with the reason each is refused
+for, ordinary public URLs that must stay accepted, and the answers of the fake resolver they
+are checked with (no DNS, no traffic)."""
+
+from __future__ import annotations
+
+PUBLIC_V4 = "93.184.215.14"
+PUBLIC_V6 = "2606:2800:21f:cb07:6820:80da:af6b:8b2c"
+RESOLVER_ANSWERS = {
+    "example.com": [PUBLIC_V4],
+    "hooks.example.com.": [PUBLIC_V4],
+    "xn--bcher-kva.example": [PUBLIC_V4],
+    "my_hooks.example.com": [PUBLIC_V4],
+    "123.example.com": [PUBLIC_V4],
+    "dual.example": [PUBLIC_V4, PUBLIC_V6],
+    "dns64.example": ["64:ff9b::5db8:d70e"],  # an IPv4-only host seen from an IPv6-only network
+    "sixtofour.example": ["2002:5db8:d70e::1"],
+    "localhost": ["127.0.0.1", "::1"],
+    "metadata.google.internal": ["169.254.169.254"],
+    "alibaba-metadata.example": ["100.100.100.200"],
+    "half-internal.example": [PUBLIC_V4, "10.0.0.7"],  # every address must pass, not the first
+    "mapped.example": ["::ffff:10.0.0.7"],
+    "nat64-loopback.example": ["64:ff9b::7f00:1"],
+    "sixtofour-metadata.example": ["2002:a9fe:a9fe::1"],
+    "scoped.example": ["fe80::1%eth0"],
+    "ten.example": ["10.1.2.3"],
+}
+
+WHITESPACE = "whitespace or a control character"
+BACKSLASH = "contains a backslash"
+SCHEME = "must be an absolute http or https URL"
+USER_INFO = "must not contain user info"
+PERCENT = "percent-encoded host or an IPv6 zone id"
+PORT = "port must be a number from 1 to 65535"
+IPV4_SPELLING = "IPv4 address must be four decimal numbers"
+NO_HOST = "has no host"
+HOST_NAME = "a host name holds only letters, digits, '-' and '_'"
+
+REFUSED = [
+    # the reported bypass: urlsplit read host 1.1.1.1, requests connected to 127.0.0.1
+    ("http://127.0.0.1:8080\\@1.1.1.1/x", BACKSLASH),
+    ("http://1.1.1.1\\@127.0.0.1/x", BACKSLASH),
+    ("http:\\\\127.0.0.1\\cb", BACKSLASH),
+    ("https://example.com\\.127.0.0.1.nip.io/", BACKSLASH),
+    # schemes other than http(s)
+    ("ftp://example.com/cb", SCHEME),
+    ("file:///etc/passwd", SCHEME),
+    ("gopher://127.0.0.1:6379/_INFO", SCHEME),
+    ("dict://127.0.0.1:11211/stats", SCHEME),
+    ("ldap://127.0.0.1/", SCHEME),
+    ("sftp://example.com/", SCHEME),
+    ("ws://example.com/cb", SCHEME),
+    ("jar:http://example.com/x.jar!/", SCHEME),
+    ("javascript:alert(1)", SCHEME),
+    ("//example.com/cb", SCHEME),
+    ("example.com/cb", SCHEME),
+    ("http:/example.com/cb", SCHEME),
+    ("http:example.com", SCHEME),
+    # user info: readers split user@host differently, and it would be sent as credentials
+    ("http://user@example.com/cb", USER_INFO),
+    ("http://user:s3cret@example.com/cb", USER_INFO),
+    ("http://1.1.1.1@127.0.0.1/cb", USER_INFO),
+    ("http://example.com@169.254.169.254/", USER_INFO),
+    ("http://127.0.0.1:80@example.com/", USER_INFO),
+    ("http://a@b@example.com/", USER_INFO),
+    ("http://@example.com/", USER_INFO),
+    ("http://:@example.com/", USER_INFO),
+    # whitespace and control characters: urlsplit drops some, urllib3 refuses them
+    ("http://1.1.1.1 &@127.0.0.1# @3.3.3.3/", WHITESPACE),
+    ("http://exa\tmple.com/", WHITESPACE),
+    ("http://example.com/\r\nX-Injected: 1", WHITESPACE),
+    (" http://example.com/", WHITESPACE),
+    ("http://example.com/\x00", WHITESPACE),
+    ("http://example.com/\u00a0", WHITESPACE),
+    ("http://example.com/\x85", WHITESPACE),
+    # percent-encoding in the host, IPv6 zone ids
+    ("http://127%2E0%2E0%2E1/", PERCENT),
+    ("http://%31%32%37.0.0.1/", PERCENT),
+    ("http://[fe80::1%25eth0]/", PERCENT),
+    ("http://[::1%eth0]/", PERCENT),
+    # IPv4 spellings getaddrinfo reads as 127.0.0.1 / 169.254.169.254
+    ("http://2130706433/", IPV4_SPELLING),
+    ("http://017700000001/", IPV4_SPELLING),
+    ("http://0x7f000001/", IPV4_SPELLING),
+    ("http://0177.0.0.1/", IPV4_SPELLING),
+    ("http://0x7f.0.0.1/", IPV4_SPELLING),
+    ("http://0x7F.1/", IPV4_SPELLING),
+    ("http://127.1/", IPV4_SPELLING),
+    ("http://127.0.1/", IPV4_SPELLING),
+    ("http://127.0.0.01/", IPV4_SPELLING),
+    ("http://127.000.000.001/", IPV4_SPELLING),
+    ("http://127.0.0.1./", IPV4_SPELLING),
+    ("http://0/", IPV4_SPELLING),
+    ("http://2852039166/latest/meta-data/", IPV4_SPELLING),
+    ("http://0251.0376.0251.0376/", IPV4_SPELLING),
+    ("http://0xa9.0xfe.0xa9.0xfe/", IPV4_SPELLING),
+    ("http://169.254.43518/", IPV4_SPELLING),
+    ("http://1.1.1.1.1/", IPV4_SPELLING),
+    ("http://example.0x7f/", IPV4_SPELLING),
+    # no host, or one requests would not send to or a resolver may read its own way
+    ("http:///cb", NO_HOST),
+    ("http://:8080/cb", NO_HOST),
+    ("http://./cb", HOST_NAME),
+    ("http://.example.com/cb", HOST_NAME),
+    ("http://hooks..example.com/cb", HOST_NAME),
+    ("http://*.example.com/cb", HOST_NAME),
+    ("http://ex!ample.com/cb", HOST_NAME),
+    ("http://127.0.0.1;example.com/cb", HOST_NAME),
+    # ports
+    ("http://example.com:0/cb", PORT),
+    ("http://example.com:65536/cb", PORT),
+    ("http://example.com:99999/cb", PORT),
+    ("http://example.com:-1/cb", PORT),
+    ("http://example.com:+80/cb", PORT),
+    ("http://example.com:8o/cb", PORT),
+    ("http://example.com:\uff18\uff10/cb", PORT),  # fullwidth digits
+    # IPv4 addresses that are not globally routable
+    ("http://127.0.0.1/", "127.0.0.1 is a loopback address"),
+    ("http://127.255.255.254/", "a loopback address"),
+    ("http://0.0.0.0/", "a 'this network' address"),
+    ("http://10.0.0.1/", "a private address"),
+    ("http://172.16.0.1/", "a private address"),
+    ("http://172.31.255.255/", "a private address"),
+    ("http://192.168.1.1/", "a private address"),
+    ("http://169.254.169.254/latest/meta-data/", "a link-local address"),
+    ("http://100.64.0.1/", "a shared (carrier-grade NAT) address"),
+    ("http://100.100.100.200/latest/meta-data/", "a shared (carrier-grade NAT) address"),
+    ("http://100.127.255.255/", "a shared (carrier-grade NAT) address"),
+    ("http://192.0.0.1/", "an IETF protocol assignment"),
+    ("http://192.0.0.170/", "an IETF protocol assignment"),
+    ("http://192.0.2.1/", "a documentation address"),
+    ("http://198.51.100.1/", "a documentation address"),
+    ("http://203.0.113.1/", "a documentation address"),
+    ("http://198.18.0.1/", "a benchmarking address"),
+    ("http://198.19.255.255/", "a benchmarking address"),
+    ("http://192.88.99.1/", "a 6to4 relay anycast address"),
+    ("http://224.0.0.1/", "a multicast address"),
+    ("http://239.255.255.250/", "a multicast address"),
+    ("http://240.0.0.1/", "a reserved address"),
+    ("http://255.255.255.255/", "the broadcast address"),
+    # IPv6 addresses, and IPv4 addresses wrapped in IPv6 ones
+    ("http://[::1]/", "::1 is the loopback address"),
+    ("http://[::]/", "the unspecified address"),
+    ("http://[0:0:0:0:0:0:0:1]/", "the loopback address"),
+    ("http://[::ffff:127.0.0.1]/", "a loopback address"),
+    ("http://[::ffff:7f00:1]/", "a loopback address"),
+    ("http://[0:0:0:0:0:ffff:127.0.0.1]/", "a loopback address"),
+    ("http://[::ffff:169.254.169.254]/", "a link-local address"),
+    ("http://[::ffff:100.100.100.200]/", "a shared (carrier-grade NAT) address"),
+    ("http://[::ffff:0.0.0.0]/", "a 'this network' address"),
+    ("http://[::127.0.0.1]/", "an IPv4-compatible address (deprecated)"),
+    ("http://[::a9fe:a9fe]/", "an IPv4-compatible address (deprecated)"),
+    ("http://[64:ff9b::127.0.0.1]/", "a NAT64 address of 127.0.0.1, a loopback address"),
+    ("http://[64:ff9b::a9fe:a9fe]/", "a NAT64 address of 169.254.169.254, a link-local"),
+    ("http://[64:ff9b::6464:64c8]/", "a NAT64 address of 100.100.100.200, a shared"),
+    ("http://[64:ff9b:1::a00:1]/", "a local-use NAT64 address"),
+    ("http://[2002:7f00:1::]/", "a 6to4 address of 127.0.0.1, a loopback address"),
+    ("http://[2002:a9fe:a9fe::1]/", "a 6to4 address of 169.254.169.254, a link-local"),
+    ("http://[2002:a00:1::1]/", "a 6to4 address of 10.0.0.1, a private address"),
+    ("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "a Teredo address"),
+    ("http://[2001:10::1]/", "an IETF protocol assignment"),
+    ("http://[fc00::1]/", "a unique local (private) address"),
+    ("http://[fd00:ec2::254]/latest/meta-data/", "a unique local (private) address"),
+    ("http://[fe80::1]/", "a link-local address"),
+    ("http://[febf::1]/", "a link-local address"),
+    ("http://[fec0::1]/", "a site-local address (deprecated)"),
+    ("http://[ff02::1]/", "a multicast address"),
+    ("http://[ff05::1:3]/", "a multicast address"),
+    ("http://[2001:db8::1]/", "a documentation address"),
+    ("http://[3fff::1]/", "a documentation address"),
+    ("http://[100::1]/", "a discard-only address"),
+    ("http://[5f00::1]/", "a segment routing (SRv6) address"),
+    ("http://[4000::1]/", "outside IPv6 global unicast (2000::/3)"),
+    ("http://[1.2.3.4]/", "is not a valid URL"),
+    # names resolving to such addresses
+    ("http://localhost:8080/cb", "localhost resolves to 127.0.0.1, a loopback address"),
+    ("http://metadata.google.internal/computeMetadata/v1/",
+     "resolves to 169.254.169.254, a link-local address"),
+    ("http://alibaba-metadata.example/", "resolves to 100.100.100.200, a shared"),
+    ("http://half-internal.example/", "resolves to 10.0.0.7, a private address"),
+    ("http://mapped.example/", "resolves to ::ffff:a00:7, a private address"),
+    ("http://nat64-loopback.example/", "a NAT64 address of 127.0.0.1, a loopback address"),
+    ("http://sixtofour-metadata.example/", "a 6to4 address of 169.254.169.254"),
+    ("http://scoped.example/", "resolves to fe80::1, a link-local address"),
+    ("http://nowhere.example/", "cannot resolve nowhere.example"),
+]
+
+ACCEPTED = [
+    ("https://example.com/kling/callback", ("https", "example.com", 443)),
+    ("http://example.com:8080/cb?next=http://127.0.0.1/&a=b#frag",
+     ("http", "example.com", 8080)),
+    ("HTTPS://Example.COM/cb", ("https", "example.com", 443)),
+    ("https://example.com/users/me@example.org", ("https", "example.com", 443)),
+    ("http://example.com:/cb", ("http", "example.com", 80)),
+    ("https://example.com:65535/cb", ("https", "example.com", 65535)),
+    ("https://hooks.example.com./cb", ("https", "hooks.example.com.", 443)),
+    ("https://bücher.example/cb", ("https", "xn--bcher-kva.example", 443)),
+    ("https://xn--bcher-kva.example/cb", ("https", "xn--bcher-kva.example", 443)),
+    ("https://my_hooks.example.com/cb", ("https", "my_hooks.example.com", 443)),
+    ("https://123.example.com/cb", ("https", "123.example.com", 443)),
+    ("https://dual.example/cb", ("https", "dual.example", 443)),
+    ("https://dns64.example/cb", ("https", "dns64.example", 443)),
+    ("https://sixtofour.example/cb", ("https", "sixtofour.example", 443)),
+    ("https://1.1.1.1/cb", ("https", "1.1.1.1", 443)),
+    ("http://8.8.8.8:8080/cb", ("http", "8.8.8.8", 8080)),
+    ("https://[2606:4700:4700::1111]/cb", ("https", "2606:4700:4700::1111", 443)),
+    ("https://[::ffff:1.1.1.1]/cb", ("https", "::ffff:1.1.1.1", 443)),
+    ("https://[64:ff9b::1.1.1.1]/cb", ("https", "64:ff9b::1.1.1.1", 443)),
+]
