@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from kling_gateway import cli_admin
+from kling_gateway.config import SettingsError
 from kling_gateway.simulator.settings import (
     DEFAULT_ACCESS_KEY,
     DEFAULT_SECRET_KEY,
@@ -158,7 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _simulator_parser(commands)
     cli_admin.add_parsers(commands)
     args = parser.parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except SettingsError as exc:  # a bad environment variable: say which, no traceback
+        parser.exit(2, f"kling-gateway: {exc}\n")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
 # The largest request Kling accepts: image2video with `image`, `static_mask` and 6
@@ -15,6 +17,10 @@ DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
 IMAGE_BASE64_BYTES = 4 * -(-10 * 2**20 // 3)
 DEFAULT_MAX_BODY_BYTES = 8 * IMAGE_BASE64_BYTES + 4 * 2**20
 DEFAULT_MAX_UNKNOWN_FIELDS_BYTES = 64 * 1024
+
+
+class SettingsError(ValueError):
+    """An environment variable the gateway cannot use; the message names it."""
 
 
 @dataclass(frozen=True)
@@ -115,20 +121,19 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
-        networks = environ.get("KLING_GATEWAY_CALLBACK_ALLOW_NETWORKS", "")
         return cls(
             database_url=environ.get("KLING_GATEWAY_DATABASE_URL") or DEFAULT_DATABASE_URL,
             database_limits=DatabaseLimits.from_env(environ),
             admin_token=environ.get("KLING_GATEWAY_ADMIN_TOKEN") or None,
             public_url=(environ.get("KLING_GATEWAY_PUBLIC_URL") or "").rstrip("/") or None,
-            callback_allow_networks=tuple(n.strip() for n in networks.split(",") if n.strip()),
-            task_timeout_seconds=int(environ.get("KLING_GATEWAY_TASK_TIMEOUT_SECONDS")
-                                     or 24 * 3600),
-            queue_timeout_seconds=int(environ.get("KLING_GATEWAY_QUEUE_TIMEOUT_SECONDS")
-                                      or 30 * 60),
-            upstream_read_timeout_seconds=float(
-                environ.get("KLING_GATEWAY_UPSTREAM_READ_TIMEOUT_SECONDS") or 60.0),
-            lost_after_seconds=float(environ.get("KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0),
+            callback_allow_networks=_networks(environ, "KLING_GATEWAY_CALLBACK_ALLOW_NETWORKS"),
+            task_timeout_seconds=_whole(environ, "KLING_GATEWAY_TASK_TIMEOUT_SECONDS")
+            or 24 * 3600,
+            queue_timeout_seconds=_whole(environ, "KLING_GATEWAY_QUEUE_TIMEOUT_SECONDS")
+            or 30 * 60,
+            upstream_read_timeout_seconds=_number(
+                environ, "KLING_GATEWAY_UPSTREAM_READ_TIMEOUT_SECONDS") or 60.0,
+            lost_after_seconds=_number(environ, "KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0,
             redis_url=environ.get("KLING_GATEWAY_REDIS_URL") or None,
             secret_key=environ.get("KLING_GATEWAY_SECRET_KEY") or None,
             old_secret_keys=tuple(k.strip() for k in
@@ -146,20 +151,40 @@ class Settings:
 
 def _number(environ: Mapping[str, str], name: str) -> float | None:
     value = environ.get(name)
-    return float(value) if value else None
+    return _parsed(name, value, float) if value else None
 
 
 def _number_or(environ: Mapping[str, str], name: str, default: float) -> float:
     """The variable's number; unset or empty: ``default`` (so that 0 can mean "off")."""
     value = environ.get(name)
-    return float(value) if value else default
+    return _parsed(name, value, float) if value else default
 
 
 def _whole_or(environ: Mapping[str, str], name: str, default: int) -> int:
     value = environ.get(name)
-    return int(value) if value else default
+    return _parsed(name, value, int) if value else default
 
 
 def _whole(environ: Mapping[str, str], name: str) -> int | None:
     value = environ.get(name)
-    return int(value) if value else None
+    return _parsed(name, value, int) if value else None
+
+
+def _parsed(name: str, value: str, kind: type[int] | type[float]) -> Any:
+    try:
+        return kind(value)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={value!r} is not {what}") from None
+
+
+def _networks(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated CIDRs, each checked now rather than on every callback."""
+    networks = tuple(n.strip() for n in environ.get(name, "").split(",") if n.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError(f"{name}: {network!r} is not a network such as 10.0.0.0/8"
+                                ) from None
+    return networks
