@@ -24,7 +24,7 @@ from kling_gateway.config import Settings
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus, can_move, upstream_status
-from kling_gateway.services import task_states, tasks
+from kling_gateway.services import rotation, task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
@@ -130,7 +130,8 @@ class Syncer:
         the next pages are read; for the rest, which are most of them, only the bookkeeping of
         a poll is written, in a few statements for all. Answers the ids seen."""
         wanted = {task.upstream_task_id: task for task in group}
-        client = self.upstreams.client_for(Channel.get_by_id(channel_id))
+        channel = Channel.get_by_id(channel_id)
+        client = self.upstreams.client_for(channel)
         path = TASK_PATHS[Family(family)]
         walk = _Walk()
         # Kling lists newest first, finished tasks too, and the claimed tasks may be the
@@ -143,6 +144,7 @@ class Syncer:
                     rows = client.get(path, {"pageNum": page,
                                              "pageSize": self.policy.list_page_size}) or []
             except UpstreamError as failure:
+                rotation.take_out_if_broken(channel, failure)
                 log.info("listing %s on channel %s failed: %s", family, channel_id, failure)
                 break
             for row in rows:
