@@ -1,6 +1,6 @@
 """A channel whose keys or account Kling refuses: the client is served by another channel (or
 told 5001 and refunded), never shown Kling's refusal of the gateway's own account; the channel
-leaves rotation, visibly, and an operator puts it back."""
+leaves rotation, visibly, and comes back by the worker's check or an operator."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from tests.support.gateway import CNY, SIM_KEY, Gateway
 
 T2V = "/v1/videos/text2video"
 WRONG_SECRET = "not-the-upstream-secret-0123456789abcdef"
+CHECK_MS = 60_000
+"""The default ``channel_check_seconds``."""
 
 
 def admin(gateway: Gateway) -> AdminApi:
@@ -99,6 +101,31 @@ def test_a_model_no_account_may_use_is_5001_not_the_accounts_1103(gateway):
     assert (answer.status_code, answer.json()["code"]) == (503, 5001)
     assert ada.balance == 1000 * CNY
     assert out_of_rotation(gateway, "limited") is None
+
+
+def test_the_worker_checks_a_channel_and_puts_it_back_once_kling_accepts_it(gateway):
+    owing = gateway.add_upstream("owing", priority=10, account_problems={SIM_KEY[0]: 1101})
+    gateway.add_upstream("spare")
+    ada = gateway.tenant("ada")
+    ada.jwt.create(T2V, {"prompt": "x"})
+    since = out_of_rotation(gateway, "owing")["since"]
+    syncer = gateway.syncer()
+
+    syncer.run_once(now=since + CHECK_MS - 1)  # not its turn yet
+    assert out_of_rotation(gateway, "owing")["last_checked_at"] is None
+    syncer.run_once(now=since + CHECK_MS)  # checked: still in arrears
+    assert out_of_rotation(gateway, "owing") == {
+        "code": 1101, "reason": "account in arrears", "since": since,
+        "last_checked_at": since + CHECK_MS}
+
+    owing.simulator.account_problems.clear()  # the bill is paid
+    syncer.run_once(now=since + 2 * CHECK_MS - 1)  # the next check is a whole interval later
+    assert out_of_rotation(gateway, "owing") is not None
+    syncer.run_once(now=since + 2 * CHECK_MS)
+    assert out_of_rotation(gateway, "owing") is None
+
+    ada.jwt.create(T2V, {"prompt": "y"})
+    assert len(owing.jobs()) == 1  # the highest priority takes new work again
 
 
 def test_new_keys_from_an_operator_put_a_channel_back_at_once(gateway):
