@@ -11,6 +11,7 @@ import pytest
 
 from kling_gateway.app import ADMIN_BASE_PATH
 from kling_gateway.domain.clock import now_ms
+from kling_gateway.services import channels
 from kling_gateway.storage.models import Task
 from tests.http.test_admin_api import AdminApi
 from tests.http.test_gateway_multi_elements import ME, POINT, open_session
@@ -79,6 +80,19 @@ def test_when_no_channel_can_serve_the_client_gets_5001_and_its_money_back(gatew
     assert owing.jobs() == []
     assert out_of_rotation(gateway, "typo")["code"] == 1000
     assert out_of_rotation(gateway, "owing")["code"] == problem
+
+
+def test_a_task_waits_for_a_busy_channel_rather_than_fail_on_a_refused_one(gateway):
+    gateway.add_upstream("typo", priority=10, secret_key=WRONG_SECRET)
+    busy = gateway.add_upstream("busy", concurrency=1)
+    ada = gateway.tenant("ada")
+    ada.jwt.create(T2V, {"prompt": "holds the only slot"})
+    channels.update_channel("typo", enabled=True)  # in rotation again, still refused
+
+    waiting = ada.jwt.create(T2V, {"prompt": "x"})  # refused by one, 1303 from the other
+
+    assert Task.get_by_id(waiting["task_id"]).status == "queued"
+    assert len(busy.jobs()) == 1 and ada.balance == 990 * CNY
 
 
 def test_a_model_the_account_lacks_moves_on_and_leaves_the_channel_in_rotation(gateway):

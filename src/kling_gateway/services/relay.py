@@ -65,9 +65,10 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
               ) -> tuple[Channel, dict[str, Any]]:
     """Create the task on the first channel that takes it. ``before_attempt`` records the
     channel before each request, so a crash mid-request leaves the place to look it up.
-    Raises AllChannelsBusy when every channel said 1303, else a KlingError if none took it."""
+    Raises AllChannelsBusy when every channel that could take the task said 1303 (the others'
+    keys, account or model refused), else a KlingError if none took it."""
     last: UpstreamError | None = None
-    busy = 0
+    busy = unfit = 0
     for channel in channels:
         client = upstreams.client_for(channel)
         before_attempt(channel)
@@ -78,6 +79,7 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
                 raise error_for_code(refusal.code, refusal.message) from refusal
             _set_aside(upstreams, channel, refusal)
             busy += refusal.code == BUSY_CODE
+            unfit += rotation.is_channel_fault(refusal)
             last = refusal
         except UpstreamUnreachable as failure:
             _set_aside(upstreams, channel, failure)
@@ -86,12 +88,13 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
             try:
                 found = client.find_task(path, gateway_task_id)
             except UpstreamError as lookup_failure:
+                rotation.take_out_if_broken(channel, lookup_failure)
                 raise SubmitUnresolved(channel, lookup_failure) from doubt
             if found is not None:
                 return channel, found
             _set_aside(upstreams, channel, doubt)
             last = doubt
-    if channels and busy == len(channels):
+    if busy and busy + unfit == len(channels):
         raise AllChannelsBusy()
     raise as_kling_error(last)
 
