@@ -203,7 +203,8 @@ def _channel_parsers(actions: argparse._SubParsersAction,
     _command(actions, "disable", _channel_disable, common,
              "stop forwarding requests to a channel").add_argument("name")
     _command(actions, "enable", _channel_enable, common,
-             "forward requests to a channel again").add_argument("name")
+             "forward requests to a channel again, putting it back in rotation if Kling had "
+             "refused its keys or account").add_argument("name")
 
 
 # ---- running --------------------------------------------------------------------------------
@@ -410,9 +411,20 @@ def _channel_line(view: dict[str, Any]) -> str:
     models = ",".join(view["allowed_models"] or ["*"])
     limit = view["max_concurrency"] or "-"
     state = "enabled" if view["enabled"] else "disabled"
-    return (f"{view['name']}  {view['base_url']}  access_key {view['access_key']}  "
+    line = (f"{view['name']}  {view['base_url']}  access_key {view['access_key']}  "
             f"priority {view['priority']}  weight {view['weight']}  models {models}  "
             f"max_concurrency {limit}  {state}")
+    out = view["out_of_rotation"]
+    if out:
+        line += (f"  out of rotation since {_when(out['since'])} UTC (Kling {out['code']}: "
+                 f"{out['reason']}; last checked {_when(out['last_checked_at'])})")
+    return line
+
+
+def _channel_state(view: dict[str, Any]) -> str:
+    if not view["enabled"]:
+        return "disabled"
+    return "out-of-rotation" if view["out_of_rotation"] else "enabled"
 
 
 def _channel_add(args: argparse.Namespace) -> Output:
@@ -430,7 +442,7 @@ def _channel_list(args: argparse.Namespace) -> Output:
     listed = [views.channel_view(c) for c in channels.list_channels()]
     rows = [(c["name"], c["base_url"], c["access_key"], c["priority"], c["weight"],
              ",".join(c["allowed_models"] or ["*"]), c["max_concurrency"],
-             "enabled" if c["enabled"] else "disabled") for c in listed]
+             _channel_state(c)) for c in listed]
     headers = ("NAME", "BASE_URL", "ACCESS_KEY", "PRIORITY", "WEIGHT", "MODELS", "MAX", "STATE")
     return Output(listed, _table(headers, rows))
 

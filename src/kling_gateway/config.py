@@ -99,6 +99,9 @@ class Settings:
     """A task still 'submitting' this long after submit lost its answer (a crash, a timeout):
     the worker looks it up upstream, then attaches it or fails and refunds it. Keep it above
     the upstream read timeout."""
+    channel_check_seconds: float = 60.0
+    """How often the worker asks Kling whether a channel taken out of rotation (its keys or
+    account refused) works again, with a cheap authenticated read."""
     redis_url: str | None = None
     """Shared state for several instances (rate limits); unset: kept in each process."""
     secret_key: str | None = None
@@ -134,6 +137,8 @@ class Settings:
             upstream_read_timeout_seconds=_number(
                 environ, "KLING_GATEWAY_UPSTREAM_READ_TIMEOUT_SECONDS") or 60.0,
             lost_after_seconds=_number(environ, "KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0,
+            channel_check_seconds=_number_or(environ, "KLING_GATEWAY_CHANNEL_CHECK_SECONDS",
+                                             60.0),
             redis_url=environ.get("KLING_GATEWAY_REDIS_URL") or None,
             secret_key=environ.get("KLING_GATEWAY_SECRET_KEY") or None,
             old_secret_keys=tuple(k.strip() for k in

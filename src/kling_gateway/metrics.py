@@ -5,9 +5,9 @@ set (``serve --workers N`` sets up a fresh one), each process writes them to fil
 directory and a scrape served by any process adds up all of them. Every metric has labels, so
 no value exists before first use; ``use_multiprocess_dir`` relies on that.
 
-Task and queue gauges are not counted here but read from the shared database when scraped
-(``TaskGauges``): every instance then reports the same numbers, and nothing drifts when a
-process dies.
+Task, queue and channel gauges are not counted here but read from the shared database when
+scraped (``TaskGauges``, ``ChannelGauges``): every instance then reports the same numbers, and
+nothing drifts when a process dies.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ UPSTREAM_DURATION = Histogram(
     "kling_gateway_upstream_request_duration_seconds",
     "Duration of calls to upstream Kling channels, by channel and outcome",
     ["channel", "outcome"], buckets=_SLOW)
+CHANNELS_TAKEN_OUT = Counter(
+    "kling_gateway_channels_taken_out",
+    "Channels taken out of rotation because Kling refused their keys or account, by channel "
+    "and Kling's code", ["channel", "code"])
 TASK_TRANSITIONS = Counter(
     "kling_gateway_task_transitions", "Task state changes, by the state moved to", ["state"])
 CALLBACK_DELIVERIES = Counter(
@@ -76,6 +80,10 @@ def request_served(operation: str, status: int, seconds: float) -> None:
 def upstream_called(channel: str, outcome: str, seconds: float) -> None:
     UPSTREAM_CALLS.labels(channel, outcome).inc()
     UPSTREAM_DURATION.labels(channel, outcome).observe(seconds)
+
+
+def channel_taken_out(channel: str, code: int) -> None:
+    CHANNELS_TAKEN_OUT.labels(channel, str(code)).inc()
 
 
 def task_moved(state: str) -> None:
@@ -126,6 +134,24 @@ class TaskGauges:
             depth.add_metric([queue], count)
         yield by_state
         yield depth
+
+
+class ChannelGauges:
+    """``kling_gateway_channel_out_of_rotation{channel}``, 1 while the channel gets no new work
+    because Kling refused its keys or account, else 0; read through ``read`` at each scrape,
+    so every instance reports the state all of them share."""
+
+    def __init__(self, read: Callable[[], Iterable[tuple[str, bool]]]) -> None:
+        self._read = read
+
+    def collect(self) -> Iterator[Metric]:
+        out = GaugeMetricFamily(
+            "kling_gateway_channel_out_of_rotation",
+            "1 while the channel is out of rotation (Kling refused its keys or account)",
+            labels=["channel"])
+        for channel, broken in self._read():
+            out.add_metric([channel], int(broken))
+        yield out
 
 
 class _ThisProcess:

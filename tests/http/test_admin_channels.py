@@ -17,7 +17,7 @@ SECRET_MARK = "sk-never-answered"
 """Every secret key in these tests contains this; no answer may."""
 
 VIEW_FIELDS = ["name", "base_url", "access_key", "secret_key_set", "priority", "weight",
-               "enabled", "allowed_models", "max_concurrency", "created_at"]
+               "enabled", "allowed_models", "max_concurrency", "created_at", "out_of_rotation"]
 
 
 def secret(n: int) -> str:
@@ -52,7 +52,7 @@ def test_channel_gets_the_defaults_and_is_shown_without_its_secret(admin):
     assert {k: v for k, v in created.items() if k != "created_at"} == {
         "name": "beijing", "base_url": OFFICIAL_BASE_URL, "access_key": "ak-beijing",
         "secret_key_set": True, "priority": 0, "weight": 1, "enabled": True,
-        "allowed_models": None, "max_concurrency": None}
+        "allowed_models": None, "max_concurrency": None, "out_of_rotation": None}
     assert isinstance(created["created_at"], int)
     assert admin.data("GET", "/channels/beijing") == created
     assert stored_secret("beijing") == secret(1)
@@ -62,7 +62,7 @@ def test_channel_keeps_every_field_it_is_given(admin):
     created = add(admin, "sim", base_url="http://127.0.0.1:8080/kling/", priority=-3,
                   weight=0, enabled=False, allowed_models=["kling-v1-6", "kling-v2-master"],
                   max_concurrency=4)
-    assert {k: created[k] for k in VIEW_FIELDS[1:-1]} == {
+    assert {k: created[k] for k in VIEW_FIELDS[1:-2]} == {
         "base_url": "http://127.0.0.1:8080/kling", "access_key": "ak-sim",
         "secret_key_set": True, "priority": -3, "weight": 0, "enabled": False,
         "allowed_models": ["kling-v1-6", "kling-v2-master"], "max_concurrency": 4}

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from kling_gateway.services.channels import OFFICIAL_BASE_URL
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Channel
 from tests.http.test_admin_api import ADMIN_TOKEN, AdminApi, gateway
@@ -66,7 +67,7 @@ def test_channel_is_added_with_defaults_and_shown_without_its_secret(cli: Channe
     assert {k: v for k, v in shown.items() if k != "created_at"} == {
         "name": "beijing", "base_url": OFFICIAL_BASE_URL, "access_key": "ak-1",
         "secret_key_set": True, "priority": 0, "weight": 1, "enabled": True,
-        "allowed_models": None, "max_concurrency": None}
+        "allowed_models": None, "max_concurrency": None, "out_of_rotation": None}
     assert stored(cli, "beijing").secret_key == secret(1)
 
 
@@ -190,3 +191,20 @@ def test_only_commands_that_store_a_secret_warn_that_it_is_kept_in_clear(cli: Ch
     cli.env["KLING_GATEWAY_SECRET_KEY"] = "a-production-key-of-at-least-32-characters!"
     updated = cli.run("admin", "channel", "update", "clear", "--secret-key", secret(8))
     assert "IN CLEAR" not in updated.stderr
+
+
+def test_a_channel_out_of_rotation_shows_why_and_enable_puts_it_back(cli: ChannelCli):
+    cli.run("admin", "channel", "add", "beijing", "--access-key", "ak-1", "--secret-key",
+            secret(1))
+    since = 1722944900000  # 2024-08-06 11:48:20 UTC
+    assert channel_store.take_out(stored(cli, "beijing").id, 1101, "account in arrears", since)
+
+    assert cli.json("admin", "channel", "show", "beijing")["out_of_rotation"] == {
+        "code": 1101, "reason": "account in arrears", "since": since, "last_checked_at": None}
+    assert cli.out("admin", "channel", "show", "beijing").strip().endswith(
+        "enabled  out of rotation since 2024-08-06 11:48:20 UTC (Kling 1101: account in "
+        "arrears; last checked -)")
+    assert cli.out("admin", "channel", "list").splitlines()[1].split()[-1] == "out-of-rotation"
+
+    assert cli.json("admin", "channel", "enable", "beijing")["out_of_rotation"] is None
+    assert cli.out("admin", "channel", "list").splitlines()[1].split()[-1] == "enabled"

@@ -128,3 +128,41 @@ def test_account_costs_needs_its_time_window(sim):
     answer = sim.api.get("/account/costs", start_time=0)
     assert (answer.status_code, answer.json()["code"]) == (400, 1201)
     assert "end_time" in answer.json()["message"]
+
+
+ACCOUNTS = {"paid": "s-paid-0123456789abcdef0123456789ab",
+            "owing": "s-owing-0123456789abcdef0123456789a"}
+
+
+@pytest.mark.parametrize(("code", "message"), [
+    (1100, "account exception"), (1101, "account in arrears"),
+    (1102, "resource pack exhausted or expired")])
+def test_an_account_with_a_problem_is_refused_on_every_call_until_it_is_solved(
+        start_simulator, code, message):
+    sim = start_simulator(accounts=ACCOUNTS, account_problems={"owing": code})
+    owing = sim.client("owing", ACCOUNTS["owing"])
+    for answer in (owing.post(T2V, {"prompt": "x"}), owing.get(T2V),
+                   owing.get("/account/costs", start_time=0, end_time=1)):
+        assert (answer.status_code, answer.json()["code"]) == (429, code)
+        assert answer.json()["message"] == message
+    assert sim.client("paid", ACCOUNTS["paid"]).post(T2V, {"prompt": "x"}).status_code == 200
+
+    del sim.simulator.account_problems["owing"]  # the bill is paid
+    assert owing.post(T2V, {"prompt": "x"}).status_code == 200
+
+
+def test_a_wrong_secret_key_is_1000_before_any_account_problem(start_simulator):
+    sim = start_simulator(accounts=ACCOUNTS, account_problems={"owing": 1101})
+    answer = sim.client("owing", "not-the-secret-0123456789abcdef01").get(T2V)
+    assert (answer.status_code, answer.json()["code"]) == (401, 1000)
+
+
+def test_an_account_may_be_limited_to_some_models(start_simulator):
+    sim = start_simulator(accounts=ACCOUNTS, account_models={"paid": ("kling-v2-master",)})
+    paid = sim.client("paid", ACCOUNTS["paid"])
+    refused = paid.post(T2V, {"prompt": "x"})  # the default model, kling-v1
+    assert (refused.status_code, refused.json()["code"]) == (403, 1103)
+    assert "kling-v1" in refused.json()["message"]
+    assert paid.post(T2V, {"prompt": "x", "model_name": "kling-v2-master"}).status_code == 200
+    assert sim.client("owing", ACCOUNTS["owing"]).post(T2V, {"prompt": "x"}).status_code == 200
+    assert len(paid.get(T2V).json()["data"]) == 1  # the refused create made nothing

@@ -8,13 +8,14 @@ import sys
 from peewee import Database
 
 from kling_gateway.services import accounts
+from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.db import (
     lift_timeouts_for_transaction,
     open_database,
     write_transaction,
 )
 from kling_gateway.storage.migrations import available, migrate, pending
-from kling_gateway.storage.models import TABLES, Price, SchemaMigration, Task
+from kling_gateway.storage.models import TABLES, Channel, Price, SchemaMigration, Task
 
 
 def test_migrate_is_idempotent_and_seeds_prices(db):
@@ -86,3 +87,16 @@ def test_existing_tasks_get_their_watermark_choice_from_their_bodies(database_ur
     assert "0006" in ",".join(migrate())
     found = {task.id: task.watermark_enabled for task in Task.select()}
     assert found == {"none": None, "on": True, "off": False, "unsaid": False, "in-text": None}
+
+
+def test_existing_channels_stay_in_rotation(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0006")
+    Channel.insert(name="old", base_url="https://api-beijing.klingai.com", access_key="ak",
+                   secret_key="sk", priority=0, weight=1, enabled=True,
+                   created_at=0).execute()  # only the columns that version had
+    assert "0007" in ",".join(migrate())
+    (channel,) = Channel.select()
+    assert (channel.broken_code, channel.broken_reason, channel.broken_at,
+            channel.last_checked_at) == (None, None, None, None)
+    assert [c.name for c in Upstreams().candidates(None)] == ["old"]

@@ -75,11 +75,14 @@ class Gateway:
         return Tenant(name, issued, KlingApi(base, issued.access_key, issued.secret_key),
                       KlingApi(base, api_key=issued.api_key))
 
-    def add_upstream(self, name: str, priority: int = 0, **overrides: Any) -> Upstream:
+    def add_upstream(self, name: str, priority: int = 0, *, secret_key: str = SIM_KEY[1],
+                     **overrides: Any) -> Upstream:
+        """A simulator and a channel to it; ``secret_key``: the one the channel holds (the
+        simulator knows only ``SIM_KEY``)."""
         app, simulator = create_simulator_app(replace(UPSTREAM, **overrides), clock=self.clock)
         self.stack.callback(simulator.close)
         url = self.stack.enter_context(serve(app))
-        channels.add_channel(name, access_key=SIM_KEY[0], secret_key=SIM_KEY[1], base_url=url,
+        channels.add_channel(name, access_key=SIM_KEY[0], secret_key=secret_key, base_url=url,
                              priority=priority)
         upstream = Upstream(name, url, simulator)
         self.upstreams.append(upstream)

@@ -1,7 +1,9 @@
-"""Upstream Kling accounts (channels): add, list, update, disable. Secret keys are write-only."""
+"""Upstream Kling accounts (channels): add, list, update, disable, put back in rotation. Secret
+keys are write-only."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,12 +13,16 @@ from peewee import IntegrityError
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.names import check_name
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Channel
 
+log = logging.getLogger(__name__)
 OFFICIAL_BASE_URL = "https://api-beijing.klingai.com"
 EDITABLE = ("base_url", "access_key", "secret_key", "priority", "weight", "enabled",
             "allowed_models", "max_concurrency")
+RESTORING = ("base_url", "access_key", "secret_key")
+"""What the gateway calls Kling with."""
 
 
 def add_channel(name: str, *, access_key: str, secret_key: str,
@@ -58,9 +64,19 @@ def update_channel(name: str, **changes: Any) -> Channel:
     if "allowed_models" in changes:
         changes["allowed_models"] = list(changes["allowed_models"] or []) or None
     channel = find_channel(name)
+    if channel.broken_at is not None and _puts_back(changes):
+        log.warning("channel %s is back in rotation: an operator changed it", name)
+        changes.update(channel_store.BACK_IN_ROTATION)
     if changes:
         Channel.update(**changes).where(Channel.id == channel.id).execute()
     return Channel.get_by_id(channel.id)
+
+
+def _puts_back(changes: dict[str, Any]) -> bool:
+    """New keys or a new URL may mend what Kling refused, and enabling a channel says to use
+    it: either puts it back in rotation at once (a wrong guess is refused and taken out again,
+    the request moving on to the next channel)."""
+    return changes.get("enabled") is True or not changes.keys().isdisjoint(RESTORING)
 
 
 def disable_channel(name: str) -> Channel:

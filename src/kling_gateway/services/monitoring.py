@@ -9,6 +9,7 @@ from peewee import fn
 
 from kling_gateway import metrics
 from kling_gateway.domain.tasks import TaskStatus
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import migrations
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import CallbackDelivery, Task
@@ -48,4 +49,6 @@ def task_counts() -> tuple[dict[str, int], dict[str, int]]:
 
 def scrape() -> tuple[bytes, str]:
     """The Prometheus text and its content type."""
-    return metrics.render([metrics.TaskGauges(task_counts)]), metrics.CONTENT_TYPE
+    return (metrics.render([metrics.TaskGauges(task_counts),
+                            metrics.ChannelGauges(channel_store.rotation)]),
+            metrics.CONTENT_TYPE)

@@ -1,10 +1,12 @@
 """Sending one request upstream with failover, never creating two upstream jobs.
 
 Channels are tried best first. A definite refusal that another account would repeat (a bad
-parameter, content safety) ends the attempt; an account problem, a rate or concurrency limit or
-an unreachable channel moves on to the next channel. When the answer is ambiguous (timeout, lost
-connection, 5xx) the same channel is asked for the task by the gateway's id before anything else;
-only if it definitely does not have it is the next channel tried.
+parameter, content safety) ends the attempt. A refusal of the channel's own keys or account
+takes the channel out of rotation (``rotation``); it, a model this account may not use, a rate
+or concurrency limit or an unreachable channel moves on to the next channel. When the answer is
+ambiguous (timeout, lost connection, 5xx) the same channel is asked for the task by the
+gateway's id before anything else; only if it definitely does not have it is the next channel
+tried.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kling_gateway.domain.errors import KlingError, ServiceUnavailable, error_for_code
+from kling_gateway.services import rotation
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.models import Channel
 from kling_gateway.upstream.errors import (
@@ -24,13 +27,14 @@ from kling_gateway.upstream.errors import (
 )
 
 log = logging.getLogger(__name__)
-ACCOUNT_CODES = {1100, 1101, 1102, 1302, 1303}
-"""The channel's own trouble: cool it down and try another account."""
-OTHER_ACCOUNT_CODES = ACCOUNT_CODES | {1103}
-"""Worth another account (1103: this account may lack the model)."""
-
-
 BUSY_CODE = 1303
+COOL_DOWN_CODES = {1302, BUSY_CODE}
+"""The channel is at its rate or concurrency limit for now: cool it down, try another."""
+
+
+def _moves_on(refusal: UpstreamRefused) -> bool:
+    """Whether another channel may take what this one refused."""
+    return refusal.code in COOL_DOWN_CODES or rotation.is_channel_fault(refusal)
 
 
 class AllChannelsBusy(Exception):
@@ -47,8 +51,10 @@ class SubmitUnresolved(Exception):
 
 
 def as_kling_error(error: UpstreamError | None) -> KlingError:
-    """What the client is told when no channel took the request."""
-    if isinstance(error, UpstreamRefused | UpstreamAmbiguous) and error.code:
+    """What the client is told when no channel took the request. A refusal of the gateway's
+    own account is no business of the client's, whose keys and balance are fine: 5001."""
+    if (isinstance(error, UpstreamRefused | UpstreamAmbiguous) and error.code
+            and not rotation.is_channel_fault(error)):
         return error_for_code(error.code, error.message)
     return ServiceUnavailable("no upstream channel is available; try again later")
 
@@ -59,19 +65,21 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
               ) -> tuple[Channel, dict[str, Any]]:
     """Create the task on the first channel that takes it. ``before_attempt`` records the
     channel before each request, so a crash mid-request leaves the place to look it up.
-    Raises AllChannelsBusy when every channel said 1303, else a KlingError if none took it."""
+    Raises AllChannelsBusy when every channel that could take the task said 1303 (the others'
+    keys, account or model refused), else a KlingError if none took it."""
     last: UpstreamError | None = None
-    busy = 0
+    busy = unfit = 0
     for channel in channels:
         client = upstreams.client_for(channel)
         before_attempt(channel)
         try:
             return channel, client.post(path, body)
         except UpstreamRefused as refusal:
-            if refusal.code not in OTHER_ACCOUNT_CODES:
+            if not _moves_on(refusal):
                 raise error_for_code(refusal.code, refusal.message) from refusal
             _set_aside(upstreams, channel, refusal)
             busy += refusal.code == BUSY_CODE
+            unfit += rotation.is_channel_fault(refusal)
             last = refusal
         except UpstreamUnreachable as failure:
             _set_aside(upstreams, channel, failure)
@@ -80,28 +88,45 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
             try:
                 found = client.find_task(path, gateway_task_id)
             except UpstreamError as lookup_failure:
+                rotation.take_out_if_broken(channel, lookup_failure)
                 raise SubmitUnresolved(channel, lookup_failure) from doubt
             if found is not None:
                 return channel, found
             _set_aside(upstreams, channel, doubt)
             last = doubt
-    if channels and busy == len(channels):
+    if busy and busy + unfit == len(channels):
         raise AllChannelsBusy()
     raise as_kling_error(last)
 
 
-def send_once(upstreams: Upstreams, channel: Channel, path: str, body: dict[str, Any]) -> Any:
-    """A synchronous call on one given channel (selection sessions live on one account)."""
-    try:
-        return upstreams.client_for(channel).post(path, body)
-    except UpstreamRefused as refusal:
-        raise error_for_code(refusal.code, refusal.message) from refusal
-    except UpstreamError as failure:
-        upstreams.cool_down(channel.id)
-        raise as_kling_error(failure) from failure
+def send_once(upstreams: Upstreams, channels: list[Channel], path: str,
+              body: dict[str, Any]) -> tuple[Channel, Any]:
+    """A synchronous call (selection sessions live on one account): on the first of
+    ``channels`` that takes it, moving on only when Kling definitely did nothing."""
+    last: UpstreamError | None = None
+    for channel in channels:
+        try:
+            return channel, upstreams.client_for(channel).post(path, body)
+        except UpstreamRefused as refusal:
+            if not _moves_on(refusal):
+                raise error_for_code(refusal.code, refusal.message) from refusal
+            _set_aside(upstreams, channel, refusal)
+            last = refusal
+        except UpstreamUnreachable as failure:
+            _set_aside(upstreams, channel, failure)
+            last = failure
+        except UpstreamError as doubt:  # it may have been done: not again elsewhere
+            upstreams.cool_down(channel.id)
+            raise as_kling_error(doubt) from doubt
+    raise as_kling_error(last)
 
 
 def _set_aside(upstreams: Upstreams, channel: Channel, error: UpstreamError) -> None:
+    """Keep the next requests off a channel that failed: out of rotation when its keys or
+    account are refused, cooling down when busy or unreachable; a model it may not use only
+    moves this request on."""
+    if rotation.take_out_if_broken(channel, error):
+        return
     log.warning("channel %s failed, trying the next one: %r", channel.name, error)
-    if not (isinstance(error, UpstreamRefused) and error.code == 1103):
+    if not (isinstance(error, UpstreamRefused) and error.code == rotation.NO_MODEL_CODE):
         upstreams.cool_down(channel.id)

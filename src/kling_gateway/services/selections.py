@@ -37,8 +37,8 @@ def channel_of(session: SelectionSession) -> Channel:
 
 def init_selection(upstreams: Upstreams, caller: Caller, body: dict[str, Any]) -> Any:
     rules.check("init-selection", body)
-    channel = _channel_for_video(upstreams, caller, body.get("video_id") or None)
-    answer = _charged_call(upstreams, caller, "init-selection", body, channel)
+    channels = _channels_for_video(upstreams, caller, body.get("video_id") or None)
+    channel, answer = _charged_call(upstreams, caller, "init-selection", body, channels)
     now = now_ms()
     owner = {SelectionSession.user: caller.user_id, SelectionSession.channel: channel.id,
              SelectionSession.created_at: now,
@@ -52,27 +52,29 @@ def call_in_session(upstreams: Upstreams, caller: Caller, operation: str,
                     body: dict[str, Any]) -> Any:
     """add-, delete-, clear- and preview-selection: on the session's own channel."""
     channel = channel_of(owned_session(caller, body["session_id"]))
-    return _charged_call(upstreams, caller, operation, body, channel)
+    return _charged_call(upstreams, caller, operation, body, [channel])[1]
 
 
-def _channel_for_video(upstreams: Upstreams, caller: Caller, video_id: str | None) -> Channel:
-    """A video made through the gateway is only known to the account that made it."""
+def _channels_for_video(upstreams: Upstreams, caller: Caller,
+                        video_id: str | None) -> list[Channel]:
+    """A video made through the gateway is only known to the account that made it; a video
+    given by URL can go to any channel."""
     if video_id is None:
         candidates = upstreams.candidates(None)
-        if not candidates:
+        if not candidates:  # before any charge
             raise ServiceUnavailable("no upstream channel is available; try again later")
-        return candidates[0]
+        return candidates
     video = UpstreamVideo.get_or_none(UpstreamVideo.video_id == video_id)
     if video is None or video.user_id != caller.user_id or video.channel_id is None:
         raise InvalidParameter(f"invalid parameter 'video_id': no video {video_id}")
-    return Channel.get_by_id(video.channel_id)
+    return [Channel.get_by_id(video.channel_id)]
 
 
 def _charged_call(upstreams: Upstreams, caller: Caller, operation: str, body: dict[str, Any],
-                  channel: Channel) -> Any:
+                  channels: list[Channel]) -> tuple[Channel, Any]:
     charge = billing.charge(caller, billing.bill_for(operation, body, caller))
     try:
-        return relay.send_once(upstreams, channel, selection_path(operation), body)
+        return relay.send_once(upstreams, channels, selection_path(operation), body)
     except KlingError as refusal:
         if charge is not None:
             billing.refund(charge.id, f"{operation} refused upstream: {refusal.message}")

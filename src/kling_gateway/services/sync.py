@@ -1,6 +1,7 @@
 """Background sync: tasks finish on their own.
 
-Each pass claims the tasks that are due (with a lease, so several workers never handle the same
+Each pass first checks the channels out of rotation whose turn has come (``rotation``), then
+claims the tasks that are due (with a lease, so several workers never handle the same
 task at once), then for each one: sends a queued task, reconciles a ``submitting`` one the
 gateway lost track of, polls a running one, or fails (and refunds) a task that waited or ran too
 long. Polling backs off from a couple of seconds to a ceiling; requests are spread over a thread
@@ -24,7 +25,7 @@ from kling_gateway.config import Settings
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus, can_move, upstream_status
-from kling_gateway.services import task_states, tasks
+from kling_gateway.services import rotation, task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import tasks as task_store
@@ -86,6 +87,7 @@ class Syncer:
     def run_once(self, now: int | None = None) -> int:
         """Handle every task due by ``now`` (default: now); returns how many were handled."""
         now = now_ms() if now is None else now
+        self._check_channels(now)  # first: a channel back in rotation takes queued tasks now
         claimed = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms)
         claimed += self._claim_list_groups(claimed, now)
         listed = self._poll_by_list(claimed)
@@ -94,6 +96,18 @@ class Syncer:
         list(self._pool.map(self._handle_and_release,
                             [t for t in claimed if t.id not in listed]))
         return len(claimed) + self._dispatch_queue(now)
+
+    def _check_channels(self, now: int) -> None:
+        """Ask each channel out of rotation whose turn has come whether it works again."""
+        due = rotation.due_for_check(now, self.settings.channel_check_seconds)
+        list(self._pool.map(self._check_and_release, due))
+
+    @releasing_connection
+    def _check_and_release(self, channel: Channel) -> None:
+        try:
+            rotation.check(self.upstreams, channel)
+        except Exception:  # one channel's trouble must not stop the pass
+            log.exception("check of channel %s failed", channel.name)
 
     def _list_groups(self, claimed: list[Task]) -> dict[tuple[int, str], list[Task]]:
         """Running tasks by channel and family, the groups large enough to read from the list."""
@@ -130,7 +144,8 @@ class Syncer:
         the next pages are read; for the rest, which are most of them, only the bookkeeping of
         a poll is written, in a few statements for all. Answers the ids seen."""
         wanted = {task.upstream_task_id: task for task in group}
-        client = self.upstreams.client_for(Channel.get_by_id(channel_id))
+        channel = Channel.get_by_id(channel_id)
+        client = self.upstreams.client_for(channel)
         path = TASK_PATHS[Family(family)]
         walk = _Walk()
         # Kling lists newest first, finished tasks too, and the claimed tasks may be the
@@ -143,6 +158,7 @@ class Syncer:
                     rows = client.get(path, {"pageNum": page,
                                              "pageSize": self.policy.list_page_size}) or []
             except UpstreamError as failure:
+                rotation.take_out_if_broken(channel, failure)
                 log.info("listing %s on channel %s failed: %s", family, channel_id, failure)
                 break
             for row in rows:

@@ -14,7 +14,15 @@ from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNo
 from kling_gateway.domain.families import Family
 from kling_gateway.domain.task_object import watermark_choice
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
-from kling_gateway.services import billing, callbacks, limits, relay, selections, task_states
+from kling_gateway.services import (
+    billing,
+    callbacks,
+    limits,
+    relay,
+    rotation,
+    selections,
+    task_states,
+)
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
@@ -183,11 +191,13 @@ def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
     status = TaskStatus(task.status)
     if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:
         return False
-    client = upstreams.client_for(Channel.get_by_id(task.channel_id))
+    channel = Channel.get_by_id(task.channel_id)
     path = TASK_PATHS[Family(task.family)]
     try:  # before the upstream id is known, the gateway's id is Kling's external_task_id
-        data = client.find_task(path, task.upstream_task_id or task.id)
+        data = upstreams.client_for(channel).find_task(path, task.upstream_task_id or task.id)
     except UpstreamError as failure:
+        # Not the task's failure, nor the client's business: the stored state stands.
+        rotation.take_out_if_broken(channel, failure)
         log.info("task %s: refresh failed, answering the stored state: %s", task.id, failure)
         return False
     if data is not None:

@@ -17,8 +17,10 @@ from kling_gateway.storage.prepared import PreparedQuery
 from kling_gateway.upstream.client import DEFAULT_TIMEOUTS, KlingClient, Timeouts
 
 _FINAL = (TaskStatus.SUCCEED, TaskStatus.FAILED)
-_ENABLED_CHANNELS = PreparedQuery(Channel, lambda: (
-    Channel.select().where(Channel.enabled == True)))  # noqa: E712  (peewee's SQL = TRUE)
+_IN_ROTATION = PreparedQuery(Channel, lambda: (
+    Channel.select().where((Channel.enabled == True)  # noqa: E712  (peewee's SQL = TRUE)
+                           & Channel.broken_at.is_null())))
+"""Enabled channels whose keys and account Kling has not refused (``services/rotation.py``)."""
 
 
 class Upstreams:
@@ -63,8 +65,9 @@ class Upstreams:
 
     def candidates(self, model: str | None) -> list[Channel]:
         """Channels to try, best first: the highest priority first, weighted-random within a
-        priority; channels cooling down, full, disabled or not allowing the model are left out."""
-        usable = [c for c in _ENABLED_CHANNELS.rows()
+        priority; channels cooling down, full, disabled, out of rotation or not allowing the model
+        are left out."""
+        usable = [c for c in _IN_ROTATION.rows()
                   if _allows(c, model) and not self.is_cooling(c.id) and _has_room(c)]
         ordered: list[Channel] = []
         for priority in sorted({c.priority for c in usable}, reverse=True):
@@ -72,8 +75,9 @@ class Upstreams:
         return ordered
 
     def serves(self, model: str | None) -> bool:
-        """Whether any enabled channel takes ``model`` at all, busy or not."""
-        return any(_allows(c, model) for c in _ENABLED_CHANNELS.rows())
+        """Whether any channel in rotation takes ``model`` at all, busy or not (a task then
+        waits in the queue rather than fail)."""
+        return any(_allows(c, model) for c in _IN_ROTATION.rows())
 
     def _weighted_order(self, channels: list[Channel]) -> list[Channel]:
         remaining, ordered = list(channels), []

@@ -93,7 +93,8 @@ def balance_as_resource_pack(user_id: int, summary: dict[str, int]) -> dict[str,
 
 
 def channel_view(channel: Channel) -> dict[str, Any]:
-    """An upstream account as the admin sees it: every field but the secret key."""
+    """An upstream account as the admin sees it: every field but the secret key, and why it
+    is out of rotation (null while it is in)."""
     return {
         "name": channel.name,
         "base_url": channel.base_url,
@@ -105,6 +106,9 @@ def channel_view(channel: Channel) -> dict[str, Any]:
         "allowed_models": channel.allowed_models,
         "max_concurrency": channel.max_concurrency,
         "created_at": channel.created_at,
+        "out_of_rotation": None if channel.broken_at is None else {
+            "code": channel.broken_code, "reason": channel.broken_reason,
+            "since": channel.broken_at, "last_checked_at": channel.last_checked_at},
     }
 
 

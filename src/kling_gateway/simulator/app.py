@@ -17,7 +17,9 @@ from connexion import FlaskApp
 from flask import Response, current_app
 
 from kling_gateway import kling_jwt
-from kling_gateway.domain.errors import error_for_code
+from kling_gateway.domain.errors import PermissionDenied, error_for_code
+from kling_gateway.domain.families import Family
+from kling_gateway.domain.pricing import DEFAULT_MODEL
 from kling_gateway.simulator import controls, media
 from kling_gateway.simulator.callbacks import CallbackOutbox
 from kling_gateway.simulator.selections import SelectionStore
@@ -37,6 +39,9 @@ class Simulator:
         self.settings = settings
         self.clock = clock
         self.started_ms = int(clock() * 1000)
+        self.account_problems = dict(settings.account_problems)
+        """Each account's problem now; a test (or a demo) changes it to play an account that
+        falls into arrears and is paid up again."""
         self._random = random.Random(settings.seed)
         self.outbox = CallbackOutbox()
         self.tasks = TaskStore(settings, clock, on_change=self.outbox.put)
@@ -52,7 +57,17 @@ class Simulator:
     def authenticate(self, authorization: str | None) -> dict[str, Any]:
         token = kling_jwt.bearer_token(authorization)
         access_key = kling_jwt.verify(token, self.settings.accounts.get, now=self.clock())
+        problem = self.account_problems.get(access_key)
+        if problem is not None:  # the caller is known, but its account may not be used
+            raise error_for_code(problem)
         return {"sub": access_key}
+
+    def check_model(self, access_key: str, family: Family, body: dict[str, Any]) -> None:
+        """1103 when the account may not create tasks with the body's model."""
+        allowed = self.settings.account_models.get(access_key)
+        model = body.get("model_name") or DEFAULT_MODEL[family.value]
+        if allowed is not None and model not in allowed:
+            raise PermissionDenied(f"no permission to use model {model}")
 
     def before_call(self, create_body: dict[str, Any] | None = None) -> None:
         """Injected latency for every call; injected refusals for creates."""

@@ -15,6 +15,13 @@ class SimulatorSettings:
     accounts: dict[str, str] = field(
         default_factory=lambda: {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY})
     """Access key → secret key of every account the simulator knows."""
+    account_problems: dict[str, int] = field(default_factory=dict)
+    """Access key → the official code every call of that account is refused with once its
+    token checks out: 1100 (account exception), 1101 (in arrears), 1102 (resource pack used up).
+    The simulator starts with these; ``Simulator.account_problems`` is the state at run time."""
+    account_models: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Access key → the only ``model_name``s that account may create tasks with; a create for
+    another model is refused with 1103. An account not named here may use every model."""
     task_seconds: float = 10.0
     """Time from submit to a final status; a task is ``processing`` after a fifth of it."""
     concurrency: int = 5

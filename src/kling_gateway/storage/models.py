@@ -88,6 +88,14 @@ class Channel(BaseModel):
     allowed_models = JSONField(null=True)
     max_concurrency = IntegerField(null=True)
     created_at = BigIntegerField()
+    broken_code = IntegerField(null=True)
+    """Kling's code that took the channel out of rotation (its keys or account are refused)."""
+    broken_reason = TextField(null=True)
+    """Kling's message with that code."""
+    broken_at = BigIntegerField(null=True)
+    """Set while the channel is out of rotation: no new work goes to it."""
+    last_checked_at = BigIntegerField(null=True)
+    """When the periodic check last asked Kling whether the channel works again."""
 
     class Meta:
         table_name = "channels"

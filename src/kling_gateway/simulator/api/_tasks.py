@@ -15,6 +15,7 @@ from kling_gateway.web.envelope import ok
 def create(family: Family, body: dict[str, Any], account: str) -> dict[str, Any]:
     simulator = current_simulator()
     rules.check(family.value, body)
+    simulator.check_model(account, family, body)
     simulator.before_call(create_body=body)
     if family is Family.MULTI_ELEMENTS:
         simulator.selections.check_edit(account, body["session_id"],
