@@ -63,7 +63,7 @@ def test_a_channel_whose_keys_are_refused_is_failed_over_and_taken_out(gateway, 
     assert "typo" in warning and "1000" in warning and WRONG_SECRET not in caplog.text
 
 
-@pytest.mark.parametrize("problem", [1100, 1101, 1102])
+@pytest.mark.parametrize("problem", [1100, 1101, 1102, 1304])
 def test_when_no_channel_can_serve_the_client_gets_5001_and_its_money_back(gateway, problem):
     gateway.add_upstream("typo", priority=10, secret_key=WRONG_SECRET)
     owing = gateway.add_upstream("owing", account_problems={SIM_KEY[0]: problem})

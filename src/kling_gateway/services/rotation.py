@@ -27,9 +27,10 @@ from kling_gateway.upstream.errors import UpstreamError, UpstreamRefused
 from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
-BROKEN_CODES = frozenset({1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102})
-"""Kling refuses the channel's keys (1000-1004) or its account (1100-1102: an account
-exception, arrears, a used-up resource pack): out of rotation until it works again."""
+BROKEN_CODES = frozenset({1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1304})
+"""Kling refuses the channel's keys (1000-1004), its account (1100-1102: an account
+exception, arrears, a used-up resource pack) or the gateway's address on that account (1304:
+not on its IP whitelist): out of rotation until it works again."""
 NO_MODEL_CODE = 1103
 """This account may not use the request's model. Another account may, and this one still serves
 the models it may use: the request moves on, the channel stays in rotation."""
