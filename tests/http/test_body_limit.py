@@ -70,20 +70,37 @@ def test_a_body_exactly_at_the_limit_is_served(small_limit_gateway):
     assert answer.json()["data"]["task_status"] == "submitted"
 
 
-def test_a_streamed_body_without_length_is_not_served(small_limit_gateway):
-    """Connexion refuses a create without Content-Length before reading it (1201, "RequestBody
-    is required"); the middleware's byte count, tested in tests/unit/test_body_limit.py, stands
-    behind that."""
+def _streamed(body: bytes) -> Iterator[bytes]:
+    """``body`` sent without a Content-Length (requests then uses Transfer-Encoding: chunked)."""
+    return (body[start:start + 1000] for start in range(0, len(body), 1000))
+
+
+def test_a_streamed_body_over_the_limit_is_refused_as_it_arrives(small_limit_gateway):
     small_limit_gateway.add_upstream("sim")
     ada = small_limit_gateway.tenant("ada")
-    body = body_of_size(3 * LIMIT)
-    chunks = (body[start:start + 1000] for start in range(0, len(body), 1000))
 
-    answer = post(small_limit_gateway, ada.issued.api_key, chunks)  # Transfer-Encoding: chunked
+    answer = post(small_limit_gateway, ada.issued.api_key, _streamed(body_of_size(3 * LIMIT)))
 
     assert answer.request.headers.get("Transfer-Encoding") == "chunked"
-    assert (answer.status_code, answer.json()["code"]) == (400, 1201)
+    assert_refused_for_size(answer)
     assert small_limit_gateway.upstreams[0].jobs() == []
+    assert small_limit_gateway.charges() == []
+
+
+def test_a_streamed_body_within_the_limit_is_served_like_any_other(small_limit_gateway):
+    """Clients stream bodies whose size they do not know in advance (Go's http with an
+    io.Reader, Node without a length): Kling serves them, and so does the gateway."""
+    upstream = small_limit_gateway.add_upstream("sim")
+    ada = small_limit_gateway.tenant("ada")
+    body = body_of_size(LIMIT)
+
+    answer = post(small_limit_gateway, ada.issued.api_key, _streamed(body))
+
+    assert answer.request.headers.get("Transfer-Encoding") == "chunked"
+    assert answer.status_code == 200, answer.text
+    (job,) = upstream.jobs()
+    assert job.body["padding"] == json.loads(body)["padding"]
+    assert len(small_limit_gateway.charges()) == 1
 
 
 def test_the_limit_is_checked_before_credentials(small_limit_gateway):

@@ -20,7 +20,7 @@ from connexion.validators import (
 )
 from jsonschema import Draft4Validator, ValidationError
 from starlette.datastructures import Headers
-from starlette.types import Receive, Scope
+from starlette.types import Message, Receive, Scope
 
 from kling_gateway.domain.errors import InvalidParameter, InvalidRequest
 from kling_gateway.domain.strict_json import field_path, parse_json
@@ -67,8 +67,11 @@ class KlingJSONBodyValidator(JSONRequestBodyValidator):
         return _reused(self._schema, _body_checker)
 
     async def wrap_receive(self, receive: Receive, *, scope: Scope) -> tuple[Receive, Scope]:
-        # Connexion would guess JSON, but the handler would then get raw bytes: refuse instead.
         headers = Headers(scope=scope)
+        if "content-length" not in headers and "transfer-encoding" in headers:
+            receive, scope = await _with_length(receive, scope)
+            headers = Headers(scope=scope)
+        # Connexion would guess JSON, but the handler would then get raw bytes: refuse instead.
         if "content-type" not in headers and int(headers.get("content-length") or 0):
             raise InvalidRequest("Content-Type must be application/json (the header is missing)")
         return await super().wrap_receive(receive, scope=scope)
@@ -91,6 +94,33 @@ class KlingJSONBodyValidator(JSONRequestBodyValidator):
         if self.unknown_fields_limit is not None:
             check_unknown_fields(self._schema, body, self.unknown_fields_limit)
         return None
+
+
+async def _with_length(receive: Receive, scope: Scope) -> tuple[Receive, Scope]:
+    """A streamed (chunked) body, read whole and given the Content-Length it lacked: Connexion
+    takes a body without one for a missing body, and Kling serves such requests (HTTP clients
+    stream a body whose size they do not know in advance). BodyLimitMiddleware has counted the
+    bytes on their way in."""
+    chunks = []
+    while True:
+        message = await receive()
+        chunks.append(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    headers = [(name, value) for name, value in scope["headers"]
+               if name.lower() != b"transfer-encoding"]
+    scope = {**scope, "headers": [*headers, (b"content-length", str(len(body)).encode())]}
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if replayed:
+            return await receive()
+        replayed = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return replay, scope
 
 
 Path = tuple[str | int, ...]
