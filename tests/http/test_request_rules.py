@@ -148,6 +148,17 @@ RULES = [
     Rule("voice_list needs sound on", I2V,
          i2v(image=IMAGE_URL, sound="on", voice_list=[{"voice_id": "v1"}]),
          i2v(image=IMAGE_URL, voice_list=[{"voice_id": "v1"}]), "'sound'"),
+    # Open model names: any well-formed name, so a model released later works (issue 15).
+    Rule("model_name is any well-formed name", T2V,
+         {"prompt": "x", "model_name": "kling-v9.5-turbo"},
+         {"prompt": "x", "model_name": "Kling-V1"}, "'model_name': must be lower-case"),
+    Rule("model_name has no stray separators", IMG,
+         {"prompt": "x", "model_name": "kling-image-o1"},
+         {"prompt": "x", "model_name": "kling--v1"}, "'model_name'"),
+    Rule("model_name is at most 64 characters", MI2I,
+         {"subject_image_list": [{"subject_image": IMAGE_URL}], "model_name": "k" * 64},
+         {"subject_image_list": [{"subject_image": IMAGE_URL}], "model_name": "k" * 65},
+         "'model_name'"),
 ]
 
 
