@@ -1,4 +1,5 @@
-"""The simulator takes what Kling takes (issue 15): any well-formed model name."""
+"""The simulator takes what Kling takes (issue 15): any well-formed model name, and the value
+forms Kling's own examples send."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from tests.support.bodies import TASK_FAMILIES, FamilyCase
+from tests.support.bodies import IMAGE_URL, TASK_FAMILIES, FamilyCase
 
 T2V = "/v1/videos/text2video"
+I2V = "/v1/videos/image2video"
+IMG = "/v1/images/generations"
 NEW_MODEL = "kling-v9-turbo"
 
 
@@ -35,3 +38,17 @@ def test_any_well_formed_model_makes_a_task_that_succeeds(sim, family: FamilyCas
 def test_an_empty_model_name_is_the_default_model(sim):
     task = finished(sim, T2V, {"prompt": "x", "model_name": ""})
     assert task["task_status"] == "succeed"
+
+
+def test_other_value_forms_are_taken_in_the_official_type(sim):
+    images = finished(sim, IMG, {"prompt": "x", "n": "3"})
+    video = finished(sim, T2V, {"prompt": "x", "duration": 10, "mode": "pro"})
+    shots = finished(sim, I2V, {"image": IMAGE_URL, "prompt": "x", "multi_shot": "false",
+                                "element_list": [{"element_id": "160"}]})
+
+    assert [image["index"] for image in images["task_result"]["images"]] == [0, 1, 2]
+    assert job_body(sim, images)["n"] == 3
+    assert video["task_result"]["videos"][0]["duration"] == "10"
+    assert job_body(sim, video)["duration"] == "10"
+    assert job_body(sim, shots)["multi_shot"] is False
+    assert job_body(sim, shots)["element_list"] == [{"element_id": 160}]

@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 
 from kling_gateway import logs
-from kling_gateway.domain import rules
+from kling_gateway.domain import official_types, rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
@@ -50,6 +50,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
            body: dict[str, Any]) -> Task:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
     upstreams = context.upstreams
+    body = official_types.to_official(body)  # before anything reads it: rules, price, upstream
     rules.check(family.value, body)
     callbacks.check_client_url(body.get("callback_url"), context.settings)
     bill = billing.bill_for(family.value, body, caller)
