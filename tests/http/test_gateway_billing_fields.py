@@ -4,32 +4,20 @@ when Kling sent them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import requests
 
 from kling_gateway.services.callbacks import deliver_due
 from kling_gateway.storage.models import Task
 from tests.support.callbacks import callback_receiver
-from tests.support.gateway import Gateway, start_gateway
+from tests.support.gateway import Gateway
 
 T2V = "/v1/videos/text2video"
 CHARGED = {"amount": "5.00", "currency": "CNY", "refunded": False}
 """kling-v1 std 5 s, as the seeded price table has it."""
 PARENT = {"id": "v-parent", "url": "https://cdn.example.com/parent.mp4", "duration": "5"}
-
-
-@pytest.fixture
-def public_gateway(database_url: str) -> Iterator[Gateway]:
-    """A gateway Kling reports to (its callback URL), so a test can play Kling's report."""
-    with ExitStack() as stack:
-        running = start_gateway(database_url, stack, public=True)
-        yield running
-        running.assert_books_balance()
 
 
 def report(gateway: Gateway, task_id: str, body: dict[str, Any]) -> None:
