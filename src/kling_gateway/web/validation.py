@@ -28,8 +28,6 @@ from kling_gateway.web.envelope import to_json
 
 SECRET_WORDS = ("secret", "password", "token")
 MAX_QUOTED_VALUE = 80
-
-
 RULE_VALIDATORS = ("pattern", "anyOf", "oneOf")
 """Failures jsonschema words poorly (a regex; "not valid under any of the given schemas"):
 where the spec states the rule in words (``x-rule``), the message gives those instead."""
