@@ -120,3 +120,12 @@ def gateway(database_url: str) -> Iterator[Gateway]:
         running = start_gateway(database_url, stack)
         yield running
         running.assert_books_balance()
+
+
+@pytest.fixture
+def public_gateway(database_url: str) -> Iterator[Gateway]:
+    """A gateway with a public URL: upstreams report task changes to it (its callback URL)."""
+    with ExitStack() as stack:
+        running = start_gateway(database_url, stack, public=True)
+        yield running
+        running.assert_books_balance()

@@ -55,7 +55,7 @@ def test_body_that_is_not_an_object_is_1201(sim):
 
 @pytest.mark.parametrize(("body", "field"), [
     ({"prompt": "x", "mode": "fast"}, "'mode'"),
-    ({"prompt": "x", "duration": 5}, "'duration'"),
+    ({"prompt": "x", "duration": 16}, "'duration'"),  # 5 is taken as "5" (issue 15)
     ({"prompt": "x" * 2501}, "'prompt'"),
     ({"prompt": "x", "cfg_scale": 1.5}, "'cfg_scale'"),
     ({"prompt": "x", "camera_control": {"type": "simple", "config": {"zoom": 11}}},

@@ -3,23 +3,12 @@
 from __future__ import annotations
 
 import time
-from contextlib import ExitStack
 
-import pytest
 import requests
 
 from kling_gateway.storage.models import Task
-from tests.support.gateway import start_gateway
 
 T2V = "/v1/videos/text2video"
-
-
-@pytest.fixture
-def public_gateway(database_url):
-    with ExitStack() as stack:
-        running = start_gateway(database_url, stack, public=True)
-        yield running
-        running.assert_books_balance()
 
 
 def wait_for(condition, timeout: float = 15.0) -> None:

@@ -100,3 +100,14 @@ def test_existing_channels_stay_in_rotation(database_url):
     assert (channel.broken_code, channel.broken_reason, channel.broken_at,
             channel.last_checked_at) == (None, None, None, None)
     assert [c.name for c in Upstreams().candidates(None)] == ["old"]
+
+
+def test_existing_tasks_have_no_report_from_kling_yet(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0009")  # every version before it
+    user = accounts.create_user("ada")
+    Task.insert(id="old", user=user.id, family="text2video", price_key="k", status="succeed",
+                request_body={"prompt": "p"}, created_at=0,
+                updated_at=0).execute()  # only the columns that version had
+    assert "0009" in ",".join(migrate())
+    assert Task.get_by_id("old").reported_fields is None

@@ -8,11 +8,11 @@ import secrets
 from typing import Any
 
 from kling_gateway import logs
-from kling_gateway.domain import rules
+from kling_gateway.domain import official_types, rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
-from kling_gateway.domain.task_object import watermark_choice
+from kling_gateway.domain.task_object import reported_fields, watermark_choice
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
 from kling_gateway.services import (
     billing,
@@ -50,6 +50,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
            body: dict[str, Any]) -> Task:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
     upstreams = context.upstreams
+    body = official_types.to_official(body)  # before anything reads it: rules, price, upstream
     rules.check(family.value, body)
     callbacks.check_client_url(body.get("callback_url"), context.settings)
     bill = billing.bill_for(family.value, body, caller)
@@ -157,9 +158,13 @@ def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus |
     status = upstream_status(data.get("task_status"))
     if data.get("task_id"):
         changes["upstream_task_id"] = str(data["task_id"])
+    # What Kling reports beside the state (its billing, say) is taken with a move, so the last
+    # move's report stands: a late or repeated report, which moves nothing, changes nothing.
+    reported = reported_fields(data)
     moved = status and task_states.advance(
         task_id, status, believed=believed, status_msg=str(data.get("task_status_msg") or ""),
-        result=data.get("task_result") or None, **changes)
+        result=data.get("task_result") or None,
+        **({"reported_fields": reported} if reported else {}), **changes)
     if not moved:
         task_states.touch(task_id, **changes)
         return None

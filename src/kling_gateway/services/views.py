@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from kling_gateway.domain.money import format_cny
-from kling_gateway.domain.task_object import task_object
+from kling_gateway.domain.task_object import gateway_charge, task_object
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.accounts import IssuedToken
 from kling_gateway.storage.models import ApiToken, Channel, LedgerEntry, Price, Task, User
@@ -66,11 +66,18 @@ def summary_view(totals: dict[str, int]) -> dict[str, Any]:
 
 
 def task_view(task: Task, *, full: bool = True) -> dict[str, Any]:
-    """A gateway task as the official task object, with the gateway's ids."""
-    return task_object(task_id=task.id, status=TaskStatus(task.status).public,
+    """A gateway task as the official task object, with the gateway's ids, what Kling reported
+    about it, and what the gateway charged for it."""
+    status = TaskStatus(task.status)
+    # A move to failed refunds the charge in the same transaction (task_states.advance), so
+    # the status says it without reading the ledger.
+    refunded = status is TaskStatus.FAILED and task.amount > 0
+    return task_object(task_id=task.id, status=status.public,
                        created_at=task.created_at, updated_at=task.updated_at,
                        external_task_id=task.external_task_id, status_msg=task.status_msg,
-                       result=task.result, watermark=task.watermark_enabled, full=full)
+                       result=task.result, watermark=task.watermark_enabled,
+                       reported=task.reported_fields,
+                       charge=gateway_charge(task.amount, refunded=refunded), full=full)
 
 
 GATEWAY_PACK_NAME = "kling-gateway balance"

@@ -27,6 +27,7 @@ from kling_gateway.domain.families import Family, concurrency_slots
 from kling_gateway.domain.task_object import task_object, watermark_choice
 from kling_gateway.simulator import controls
 from kling_gateway.simulator.settings import SimulatorSettings
+from kling_gateway.simulator.units import units_of
 
 FINAL = ("succeed", "failed")
 PROCESSING_SHARE = 0.2
@@ -60,7 +61,8 @@ class SimTask:
                            created_at=self.created_ms, updated_at=self.updated_ms,
                            external_task_id=self.external_task_id, status_msg=self.status_msg,
                            result=self.result, watermark=watermark_choice(self.body),
-                           units=self.units, full=full)
+                           reported={"final_unit_deduction": self.units} if self.units else None,
+                           full=full)
 
 
 @dataclass
@@ -197,7 +199,7 @@ class TaskStore:
             self._move(task, "failed", now)
             return
         task.result = self._result(task)
-        task.units = str(task.slots)
+        task.units = units_of(task.family, task.body)
         self._move(task, "succeed", now)
 
     def _move(self, task: SimTask, status: str, now: int) -> None:

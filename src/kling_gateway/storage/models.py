@@ -120,6 +120,9 @@ class Task(BaseModel):
     """The create body as the client sent it, Base64 images included (megabytes): read only to
     send the task upstream (``storage.tasks.request_body_of``), never to answer about it."""
     result = JSONField(null=True)
+    reported_fields = JSONField(null=True)
+    """What Kling reported beyond status and result, kept to relay as sent
+    (``domain.task_object.reported_fields``): its billing, watermark and parent video."""
     watermark_enabled = BooleanField(null=True)
     """The body's ``watermark_info.enabled``, which task objects echo; null when not asked."""
     callback_url = TextField(null=True)

@@ -28,12 +28,16 @@ from kling_gateway.web.envelope import to_json
 
 SECRET_WORDS = ("secret", "password", "token")
 MAX_QUOTED_VALUE = 80
+RULE_VALIDATORS = ("pattern", "anyOf", "oneOf")
+"""Failures jsonschema words poorly (a regex; "not valid under any of the given schemas"):
+where the spec states the rule in words (``x-rule``), the message gives those instead."""
 
 
 def _what_is_wrong(error: ValidationError, name: str) -> str:
     """jsonschema's message, without echoing a secret or a huge value back to the client; for
-    a pattern, the rule the spec states in words (``x-rule``) rather than the regex."""
-    if error.validator == "pattern" and isinstance(error.schema, dict) and "x-rule" in error.schema:
+    a pattern or a choice of forms, the rule the spec states in words (``x-rule``)."""
+    if (error.validator in RULE_VALIDATORS and isinstance(error.schema, dict)
+            and "x-rule" in error.schema):
         return f"must be {error.schema['x-rule']}"
     quoted = repr(error.instance)
     if not error.message.startswith(quoted):

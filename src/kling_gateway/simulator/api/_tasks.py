@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import request
 
-from kling_gateway.domain import rules
+from kling_gateway.domain import official_types, rules
 from kling_gateway.domain.families import Family
 from kling_gateway.simulator.app import current_simulator
 from kling_gateway.web.envelope import ok
@@ -14,6 +14,7 @@ from kling_gateway.web.envelope import ok
 
 def create(family: Family, body: dict[str, Any], account: str) -> dict[str, Any]:
     simulator = current_simulator()
+    body = official_types.to_official(body)  # Kling takes these forms too
     rules.check(family.value, body)
     simulator.check_model(account, family, body)
     simulator.before_call(create_body=body)
