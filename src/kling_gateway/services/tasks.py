@@ -63,7 +63,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
         task = task_store.insert(
             id=task_id, user=caller.user_id, token=caller.token_id, family=family.value,
             model_name=bill.quote.model_name, mode=bill.quote.mode,
-            duration=bill.quote.duration, price_key=bill.quote.key, amount=bill.total,
+            duration=bill.quote.duration, price_key=bill.key, amount=bill.total,
             external_task_id=body.get("external_task_id") or None,
             status=TaskStatus.SUBMITTING, request_body=body,
             watermark_enabled=watermark_choice(body),
