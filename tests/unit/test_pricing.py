@@ -8,7 +8,13 @@ import itertools
 import pytest
 
 from kling_gateway.domain.errors import InvalidParameter
-from kling_gateway.domain.pricing import Per, canonical_price_key, parse_price_key, price_quote
+from kling_gateway.domain.pricing import (
+    Per,
+    canonical_price_key,
+    parse_price_key,
+    price_quote,
+    priced_body,
+)
 from kling_gateway.domain.seed_prices import brief_prices, default_prices, kling_list_prices
 
 CNY = 10_000
@@ -35,14 +41,13 @@ CNY = 10_000
      10),
     ("multi-elements", {"mode": "pro", "sound": "on"},  # no audio option on edits
      ["kling-multi-elements_kling-v1-6_pro_5", "kling-multi-elements_kling-v1-6_pro"], 5),
-    ("image-generation", {"prompt": "x"}, ["kling-image_kling-v1"], 1),
+    ("image-generation", {"prompt": "x"}, ["kling-image_kling-v3"], 1),
     ("image-generation", {"model_name": "kling-v1-5", "n": 4}, ["kling-image_kling-v1-5"], 4),
     ("image-generation", {"model_name": "kling-v2-1", "resolution": "2k", "n": "2",
                           "image": "https://x/y.png"}, ["kling-image_kling-v2-1_2k_i2i"], 2),
-    ("image-generation", {"resolution": "1k", "image": ""}, ["kling-image_kling-v1"], 1),
-    ("multi-image2image", {"n": 3}, ["kling-multi-image2image_kling-v2"], 3),
-    ("multi-image2image", {"model_name": "kling-v2-1"}, ["kling-multi-image2image_kling-v2-1"],
-     1),
+    ("image-generation", {"resolution": "1k", "image": ""}, ["kling-image_kling-v3"], 1),
+    ("multi-image2image", {"n": 3}, ["kling-multi-image2image_kling-v2-1"], 3),
+    ("multi-image2image", {"model_name": "kling-v2"}, ["kling-multi-image2image_kling-v2"], 1),
     ("init-selection", {"video_url": "u"}, ["kling-init-selection"], 1),
     ("add-selection", {}, ["kling-add-selection"], 1),
     ("preview-selection", {}, ["kling-preview-selection"], 1),
@@ -60,6 +65,31 @@ def test_only_init_and_add_selection_are_charged_without_a_price():
     for operation in ("delete-selection", "clear-selection", "preview-selection"):
         assert price_quote(operation, {}).free_without_price
     assert not price_quote("text2video", {}).free_without_price
+
+
+@pytest.mark.parametrize(("operation", "body", "explicit"), [
+    ("text2video", {"prompt": "x"},
+     {"model_name": "kling-v1", "mode": "std", "duration": "5"}),
+    ("text2video", {"prompt": "x", "model_name": "", "mode": "pro", "duration": 10},
+     {"model_name": "kling-v1", "mode": "pro", "duration": 10}),  # given values stay as sent
+    ("image2video", {"image": "u", "model": "kling-v1-6"},
+     {"model_name": "kling-v1", "mode": "std", "duration": "5"}),
+    ("multi-image2video", {"prompt": "x"},
+     {"model_name": "kling-v1-6", "mode": "std", "duration": "5"}),
+    ("multi-elements", {"session_id": "s"},
+     {"model_name": "kling-v1-6", "mode": "std", "duration": "5"}),
+    ("image-generation", {"prompt": "x"},
+     {"model_name": "kling-v3", "resolution": "1k", "n": 1}),
+    ("image-generation", {"prompt": "x", "n": "3", "resolution": "2k"},
+     {"model_name": "kling-v3", "resolution": "2k", "n": "3"}),
+    ("multi-image2image", {"subject_image_list": []}, {"model_name": "kling-v2-1", "n": 1}),
+])
+def test_every_priced_default_is_written_into_the_body(operation, body, explicit):
+    quote = price_quote(operation, body)
+    written = priced_body(body, quote)
+    assert written == {**body, **explicit}
+    assert price_quote(operation, written) == quote  # charged the same as it will run
+    assert priced_body(written, quote) is written  # nothing left to fill
 
 
 def test_the_quote_records_what_it_charged_for():

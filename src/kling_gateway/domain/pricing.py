@@ -14,9 +14,10 @@ price of and per what; only this module builds or reads that shape:
 Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a reference ``image``.
 A video is charged its exact per-call price when the table has one, else its per-second rate
 times its seconds; images are charged their rate times ``n``. Model names are open: a model
-Kling adds is sold as soon as a key prices it. The official defaults are applied first, so a
-request that leaves out ``model_name``, ``mode`` or ``duration`` costs the same as one that
-spells them out.
+Kling adds is sold as soon as a key prices it.
+
+Kling's own defaults are applied first, and written into the body sent to Kling
+(``priced_body``), so that Kling runs exactly what was charged even if its defaults change.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ DEFAULT_MODEL = {
     "text2video": "kling-v1",
     "image2video": "kling-v1",
     "multi-image2video": "kling-v1-6",
-    "image-generation": "kling-v1",
-    "multi-image2image": "kling-v2",
+    "image-generation": "kling-v3",  # the newest docs; kling-v1 before
+    "multi-image2image": "kling-v2-1",  # the newest docs; kling-v2 before
     "multi-elements": "kling-v1-6",
 }
 DEFAULT_MODE = "std"
@@ -120,6 +121,8 @@ class PriceQuote:
     mode: str | None = None
     duration: str | None = None
     count: int = 1
+    priced_fields: tuple[tuple[str, Any], ...] = ()
+    """The request fields the price depends on, with the values charged for."""
     free_without_price: bool = False
     """True for operations that cost nothing unless a price is set for them."""
 
@@ -168,22 +171,26 @@ def _video_quote(operation: str, product: Product, model: str,
         options = ("voice",) if body.get("voice_list") else ("sound",)
     exact = PriceKey(product, model, mode, int(duration), options)
     return PriceQuote(operation, (exact, PriceKey(product, model, mode, None, options)),
-                      model_name=model, mode=mode, duration=duration)
+                      model_name=model, mode=mode, duration=duration,
+                      priced_fields=(("model_name", model), ("mode", mode),
+                                     ("duration", duration)))
 
 
 def _image_quote(operation: str, product: Product, model: str,
                  body: dict[str, Any]) -> PriceQuote:
     count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
+    fields: tuple[tuple[str, Any], ...] = (("model_name", model), ("n", count))
     options: tuple[str, ...] = ()
     if operation == "image-generation":
         resolution = str(body.get("resolution") or DEFAULT_RESOLUTION)
+        fields += (("resolution", resolution),)
         # Kling prices 2k and image to image apart (a resolution Kling adds names its option).
         if resolution != DEFAULT_RESOLUTION:
             options += (resolution,)
         if body.get("image"):
             options += ("i2i",)
     return PriceQuote(operation, (PriceKey(product, model, None, None, options),),
-                      model_name=model, count=count)
+                      model_name=model, count=count, priced_fields=fields)
 
 
 def _whole_number(value: Any, field: str) -> int:
@@ -192,6 +199,14 @@ def _whole_number(value: Any, field: str) -> int:
     except ValueError:
         raise InvalidParameter(f"invalid parameter '{field}': {value!r} is not a whole number"
                                ) from None
+
+
+def priced_body(body: dict[str, Any], quote: PriceQuote) -> dict[str, Any]:
+    """``body`` with every field its price depends on spelled out as charged: what the client
+    left out (or sent empty) Kling would otherwise fill with its own, possibly newer, default."""
+    missing = {name: value for name, value in quote.priced_fields
+               if body.get(name) in (None, "")}
+    return {**body, **missing} if missing else body
 
 
 # ---- Reading keys ---------------------------------------------------------------------------
