@@ -1,6 +1,6 @@
 """Every row of the seeded price table (README, Prices), bought over HTTP through the gateway from
 the simulator: each task succeeds and the ledger holds the table's amount. Plus what the
-gateway sends Kling: every priced default spelled out."""
+gateway sends Kling (every priced default spelled out) and prices set while it runs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from kling_gateway.storage.models import Task
+from kling_gateway.storage.models import Price, Task
 from tests.support.bodies import IMAGE_URL
 from tests.support.gateway import CNY
 
@@ -193,3 +193,22 @@ def test_every_priced_default_is_stored_and_sent_to_kling(gateway):
     charged = {e.task_id: e.price_key for e in gateway.charges()}
     assert [charged[task_ids[path]] for path in (IMAGES, MI2I)] == [
         "kling-image_kling-v3", "kling-multi-image2image_kling-v2-1"]
+
+
+def test_a_price_set_through_the_admin_api_is_sold_at_once(gateway):
+    upstream = gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    body = {"prompt": "x", "model_name": "kling-v3", "mode": "pro", "duration": "6"}
+    Price.delete().where(Price.key == "kling-video_kling-v3_pro").execute()
+    refused = ada.jwt.post(T2V, body)
+    assert (refused.status_code, refused.json()["code"]) == (403, 1103)
+    assert "admin price set kling-video_kling-v3_pro <CNY per second>" in refused.json()[
+        "message"]
+
+    admin = gateway.admin("PUT", "/prices/kling-video_kling-v3_pro", json={"price": "0.85"})
+    assert admin == {"key": "kling-video_kling-v3_pro", "price": "0.85",
+                     "updated_at": admin["updated_at"]}
+    task_id = create(ada.jwt, T2V, body)
+    assert [(e.task_id, e.price_key, e.amount) for e in gateway.charges()] == [
+        (task_id, "kling-video_kling-v3_pro", -6 * 8_500)]
+    assert len(upstream.jobs()) == 1

@@ -1,5 +1,5 @@
-"""Price keys: what a request costs (with Kling's defaults applied first), the grammar that
-refuses keys no request produces, and the seeded table."""
+"""Price keys: what a request costs (with Kling's defaults applied first), what a key sells, the
+grammar that refuses keys no request produces, and the seeded table."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ import pytest
 
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.pricing import (
+    DOCUMENTED_MODELS,
     Per,
     canonical_price_key,
+    describe_price_key,
     parse_price_key,
     price_quote,
     priced_body,
@@ -163,12 +165,27 @@ def test_a_key_no_request_produces_is_refused_saying_what_a_key_looks_like(key, 
     assert reason in message
     assert "kling-video_{model}_{std|pro}[_{3-15}][_sound|_voice]" in message
     assert "kling-image_{model}[_2k][_i2i]" in message
+    assert describe_price_key(key).per is None
+    assert describe_price_key(key).note.startswith("no request produces this key: ")
 
 
 def test_dotted_model_aliases_are_canonical():
     assert canonical_price_key("kling-video_kling-v1.5_std_5") == "kling-video_kling-v1-5_std_5"
     assert canonical_price_key(" kling-image_kling-v2.1-master ") == "kling-image_kling-v2-1-master"
     assert canonical_price_key("kling-video_kling-v1_std_5") == "kling-video_kling-v1_std_5"
+
+
+def test_a_key_is_described_by_the_families_kling_documents_its_model_for():
+    v15 = describe_price_key("kling-video_kling-v1-5_pro_10")
+    assert (v15.families, v15.model, v15.mode, v15.seconds, v15.per, v15.note) == (
+        ("image2video",), "kling-v1-5", "pro", 10, Per.CALL, None)
+    v3 = describe_price_key("kling-video_kling-v3_std_sound")
+    assert (v3.families, v3.options, v3.per) == (("text2video", "image2video"), ("sound",),
+                                                 Per.SECOND)
+    odd = describe_price_key("kling-image_kling-v2-master_2k")
+    assert odd.families == ("image-generation",) and odd.per is Per.IMAGE
+    assert odd.note == "Kling documents no model kling-v2-master for image-generation"
+    assert describe_price_key("kling-init-selection").families == ("init-selection",)
 
 
 # ---- the seeded table -----------------------------------------------------------------------
@@ -209,17 +226,6 @@ def test_the_brief_wins_over_kling_where_both_price_a_key():
     assert table["kling-multi-image2image_kling-v2"] == 30 * CNY
 
 
-DOCUMENTED_MODELS = {  # every model name Kling has documented for each family
-    "text2video": ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
-                   "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
-    "image2video": ("kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1",
-                    "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
-    "image-generation": ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1",
-                         "kling-v3"),
-    "multi-image2image": ("kling-v2", "kling-v2-1"),
-}
-
-
 def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
     produced: set[str] = set()
     for family in ("text2video", "image2video"):
@@ -248,3 +254,7 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
     unreachable = set(table) - produced
     assert unreachable == {f"kling-image_{model}{size}" for size in ("", "_2k")
                            for model in ("kling-v1-6", "kling-v2-master", "kling-v2-1-master")}
+    for key in unreachable:  # reported as such by `admin price list`
+        assert describe_price_key(key).note.startswith("Kling documents no model")
+    for key in produced & set(table):
+        assert describe_price_key(key).note is None

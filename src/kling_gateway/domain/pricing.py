@@ -1,4 +1,4 @@
-"""Prices: the one place that says what a request costs.
+"""Prices: the one place that says what a request costs and what a price key sells.
 
 The price table maps string keys to amounts (1/10000 CNY). A key's shape says what it is the
 price of and per what; only this module builds or reads that shape:
@@ -29,7 +29,7 @@ from typing import Any
 
 from kling_gateway.domain.errors import InvalidParameter
 
-# ---- Kling's defaults -----------------------------------------------------------------------
+# ---- Kling's defaults and documented models -------------------------------------------------
 
 DEFAULT_MODEL = {
     "text2video": "kling-v1",
@@ -45,6 +45,20 @@ DEFAULT_RESOLUTION = "1k"
 DEFAULT_COUNT = 1
 MODES = ("std", "pro")
 _DOTTED_MODEL = re.compile(r"kling-v(\d+)\.(\d+)")
+
+DOCUMENTED_MODELS = {
+    "text2video": ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
+                   "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
+    "image2video": ("kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1",
+                    "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
+    "multi-image2video": ("kling-v1-6",),
+    "image-generation": ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1",
+                         "kling-v3"),
+    "multi-image2image": ("kling-v2", "kling-v2-1"),
+    "multi-elements": ("kling-v1-6",),
+}
+"""Every model Kling has documented for each family, old and new (shown by ``admin price
+list``; a request is not refused for naming another one)."""
 
 SELECTION_OPERATIONS = ("init-selection", "add-selection", "delete-selection",
                         "clear-selection", "preview-selection")
@@ -287,6 +301,35 @@ def key_forms() -> str:
     forms = "; ".join(_form(product) for product in PRODUCTS.values())
     return (f"A price key is one of: {forms}. A video key with its seconds is the price of "
             "one call, without them a price per second; an image key is a price per image")
+
+
+@dataclass(frozen=True)
+class KeyDescription:
+    """What a price in the table sells, as ``admin price list`` shows it."""
+
+    families: tuple[str, ...] = ()
+    model: str | None = None
+    mode: str | None = None
+    seconds: int | None = None
+    options: tuple[str, ...] = ()
+    per: Per | None = None
+    """None when no request can produce the key."""
+    note: str | None = None
+
+
+def describe_price_key(text: str) -> KeyDescription:
+    try:
+        key = _parse(text)
+    except _Unproducible as reason:
+        return KeyDescription(note=f"no request produces this key: {reason}")
+    product, note = key.product, None
+    families = tuple(family for family in product.families
+                     if key.model is None or key.model in DOCUMENTED_MODELS[family])
+    if not families:
+        families = product.families
+        note = f"Kling documents no model {key.model} for {' or '.join(families)}"
+    return KeyDescription(families, key.model, key.mode, key.seconds, key.options, key.per,
+                          note)
 
 
 def canonical_price_key(key: str) -> str:
