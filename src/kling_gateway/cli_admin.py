@@ -20,7 +20,7 @@ from peewee import DatabaseError
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import InvalidParameter, KlingError
 from kling_gateway.domain.money import parse_cny
-from kling_gateway.domain.pricing import canonical_price_key
+from kling_gateway.domain.pricing import canonical_price_key, describe_price_key
 from kling_gateway.services import accounts, channels, prices, views
 from kling_gateway.storage.db import open_database
 from kling_gateway.storage.encryption import IN_CLEAR_WARNING, configure_keyring, rotate_secrets
@@ -376,7 +376,8 @@ def _token_revoke(args: argparse.Namespace) -> Output:
 
 def _price_set(args: argparse.Namespace) -> Output:
     view = views.price_view(prices.set_price(args.key, parse_cny(args.amount, field="price")))
-    return Output(view, f"{view['key']} = {view['price']} CNY")
+    per = describe_price_key(view["key"]).per
+    return Output(view, f"{view['key']} = {view['price']} CNY per {per}")
 
 
 def _price_delete(args: argparse.Namespace) -> Output:
@@ -386,8 +387,16 @@ def _price_delete(args: argparse.Namespace) -> Output:
 
 
 def _price_list(args: argparse.Namespace) -> Output:
-    table = [views.price_view(p) for p in prices.list_prices()]
-    return Output(table, _table(("KEY", "PRICE"), [(p["key"], p["price"]) for p in table]))
+    """What is sold, grouped by family and model; keys no request produces come last."""
+    table = [prices.listed_price_view(p) for p in prices.list_prices()]
+    ordered = sorted(table, key=lambda p: (not p["families"], p["families"], p["model"] or "",
+                                           p["mode"] or "", p["per"] or "", p["options"],
+                                           p["seconds"] or 0))
+    rows = [(",".join(p["families"]) or None, p["model"], p["mode"], p["seconds"],
+             ",".join(p["options"]) or None, p["price"], p["per"], p["key"], p["note"])
+            for p in ordered]
+    headers = ("FAMILY", "MODEL", "MODE", "SECONDS", "OPTIONS", "CNY", "PER", "KEY", "NOTE")
+    return Output(table, _table(headers, rows))
 
 
 def _price_import(args: argparse.Namespace) -> Output:

@@ -269,6 +269,38 @@ def test_price_list_is_sorted_by_key(admin):
     assert keys == sorted(keys) and keys, "the migration seeds the default prices"
 
 
+def test_a_key_no_request_produces_is_refused_saying_what_a_key_looks_like(admin):
+    before = prices_of(admin)
+    message = admin.error("PUT", "/prices/kling-video_kling-v3_pro_2", 400, 1201,
+                          json={"price": "1"})
+    assert message.startswith("invalid parameter 'key': no request produces "
+                              "'kling-video_kling-v3_pro_2': '2' is not a length in seconds")
+    assert "kling-video_{model}_{std|pro}[_{3-15}][_sound|_voice]" in message
+    assert "kling-image_{model}[_2k][_i2i]" in message
+    message = admin.error("POST", "/prices/import", 400, 1201,
+                          json={"kling-image_kling-v9": "1", "kling-imagen_kling-v9": "1"})
+    assert "no request produces 'kling-imagen_kling-v9'" in message
+    assert prices_of(admin) == before
+
+
+def test_the_price_list_says_what_each_key_sells(admin):
+    admin.data("PUT", "/prices/kling-video_kling-v9_pro_7_sound", json={"price": "9"})
+    listed = {row.pop("key"): row for row in admin.data("GET", "/prices")}
+    new = listed["kling-video_kling-v9_pro_7_sound"]
+    assert new == {"price": "9.00", "updated_at": new["updated_at"],
+                   "families": ["text2video", "image2video"], "model": "kling-v9", "mode": "pro",
+                   "seconds": 7, "options": ["sound"], "per": "call",
+                   "note": "Kling documents no model kling-v9 for text2video or image2video"}
+    assert {k: listed["kling-image_kling-v2-1_2k_i2i"][k] for k in (
+        "price", "families", "model", "mode", "seconds", "options", "per", "note")} == {
+        "price": "0.20", "families": ["image-generation"], "model": "kling-v2-1", "mode": None,
+        "seconds": None, "options": ["2k", "i2i"], "per": "image", "note": None}
+    assert listed["kling-video_kling-v2-6_pro_voice"]["per"] == "second"
+    assert listed["kling-init-selection"]["families"] == ["init-selection"]
+    assert listed["kling-image_kling-v2-master"]["note"] == (
+        "Kling documents no model kling-v2-master for image-generation")
+
+
 def test_prices_import_from_a_json_object(admin):
     imported = admin.data("POST", "/prices/import", json={
         "kling-video_kling-v1.5_std_5": "3.50", "kling-image_kling-v2": "0.25"})

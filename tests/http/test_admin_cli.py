@@ -21,7 +21,7 @@ from kling_gateway.services.token_cache import tokens
 from kling_gateway.storage.db import database, open_database
 from kling_gateway.storage.ledger import balance_matches_ledger
 from kling_gateway.storage.migrations import available
-from kling_gateway.storage.models import SchemaMigration, User
+from kling_gateway.storage.models import Price, SchemaMigration, User
 from tests.support.clock import ManualClock
 
 COMMAND = shutil.which("kling-gateway", path=str(Path(sys.executable).parent))
@@ -174,22 +174,23 @@ def _price_table(cli: Cli) -> dict[str, str]:
 def test_prices_set_import_delete(cli: Cli, tmp_path: Path):
     dotted, canonical = "kling-video_kling-v1.5_std_5", "kling-video_kling-v1-5_std_5"
     assert cli.json("admin", "price", "set", dotted, "7.25")["key"] == canonical
-    assert cli.out("admin", "price", "set", "kling-custom_a", "0.0001").strip() == (
-        "kling-custom_a = 0.0001 CNY")
+    assert cli.out("admin", "price", "set", "kling-video_kling-v9_std", "0.0001").strip() == (
+        "kling-video_kling-v9_std = 0.0001 CNY per second")
     csv_file = tmp_path / "prices.csv"
-    csv_file.write_text("key,price\nkling-video_kling-v1.5_pro_10,31.5\nkling-custom_b,2\n")
+    csv_file.write_text("key,price\nkling-video_kling-v1.5_pro_10,31.5\nkling-image_kling-v9,2\n")
     assert cli.out("admin", "price", "import", str(csv_file)).startswith("imported 2 prices")
     json_file = tmp_path / "prices.json"
-    json_file.write_text(json.dumps({"kling-video_kling-v1.5_std_10": "11", "kling-custom_b": 3}))
+    json_file.write_text(json.dumps({"kling-video_kling-v1.5_std_10": "11",
+                                     "kling-image_kling-v9": 3}))
     assert cli.json("admin", "price", "import", str(json_file)) == {"imported": 2}
 
     table = _price_table(cli)
     assert {key: table[key] for key in (canonical, "kling-video_kling-v1-5_pro_10",
-                                        "kling-video_kling-v1-5_std_10", "kling-custom_a",
-                                        "kling-custom_b")} == {
+                                        "kling-video_kling-v1-5_std_10",
+                                        "kling-video_kling-v9_std", "kling-image_kling-v9")} == {
         canonical: "7.25", "kling-video_kling-v1-5_pro_10": "31.50",
-        "kling-video_kling-v1-5_std_10": "11.00", "kling-custom_a": "0.0001",
-        "kling-custom_b": "3.00"}
+        "kling-video_kling-v1-5_std_10": "11.00", "kling-video_kling-v9_std": "0.0001",
+        "kling-image_kling-v9": "3.00"}
     assert dotted not in table and "kling-video_kling-v1.5_pro_10" not in table
     assert table["kling-video_kling-v1_std_5"] == "5.00"  # seeded by the migration
 
@@ -199,6 +200,52 @@ def test_prices_set_import_delete(cli: Cli, tmp_path: Path):
     (tmp_path / "bad.csv").write_text("key,cost\nx,1\n")
     assert cli.error("admin", "price", "import", str(tmp_path / "bad.csv")).startswith(
         "error 1201: a CSV price file needs the columns")
+
+
+def test_price_set_and_import_refuse_a_key_no_request_produces(cli: Cli, tmp_path: Path):
+    message = cli.error("admin", "price", "set", "kling-video_kling-v3_sound", "1")
+    assert message.startswith(
+        "error 1201: invalid parameter 'key': no request produces 'kling-video_kling-v3_sound': "
+        "a mode (std or pro) must follow the model. A price key is one of: "
+        "kling-video_{model}_{std|pro}[_{3-15}][_sound|_voice]; ")
+    prices = tmp_path / "prices.csv"
+    prices.write_text("key,price\nkling-image_kling-v9,1\nkling-image_kling-v9_4k,1\n")
+    message = cli.error("admin", "price", "import", str(prices))
+    assert "no request produces 'kling-image_kling-v9_4k': '4k' is not an option" in message
+    table = _price_table(cli)
+    assert "kling-image_kling-v9" not in table and "kling-video_kling-v3_sound" not in table
+
+
+def test_price_list_shows_what_is_sold_by_family_and_model(cli: Cli):
+    cli.run("migrate")
+    cli.open()
+    Price.insert(key="kling-custom_a", amount=1, updated_at=0).execute()  # from before the rules
+    listed = {row.pop("key"): row for row in cli.json("admin", "price", "list")}
+    assert {k: v for k, v in listed["kling-video_kling-v3_pro_sound"].items()
+            if k != "updated_at"} == {
+        "price": "1.20", "families": ["text2video", "image2video"], "model": "kling-v3",
+        "mode": "pro", "seconds": None, "options": ["sound"], "per": "second", "note": None}
+    assert listed["kling-video_kling-v1-5_std_10"]["families"] == ["image2video"]
+    assert listed["kling-video_kling-v1-5_std_10"]["per"] == "call"
+    noted = {key: row["note"] for key, row in listed.items() if row["note"]}
+    assert noted == {
+        **{f"kling-image_{model}{size}": f"Kling documents no model {model} for image-generation"
+           for model in ("kling-v1-6", "kling-v2-master", "kling-v2-1-master")
+           for size in ("", "_2k")},
+        "kling-custom_a": "no request produces this key: 'kling-custom' is not a price key prefix"}
+
+    header, *lines = cli.out("admin", "price", "list").splitlines()
+    assert header.split() == ["FAMILY", "MODEL", "MODE", "SECONDS", "OPTIONS", "CNY", "PER",
+                              "KEY", "NOTE"]
+    rows = [line.split(maxsplit=8) for line in lines]
+    assert ["text2video,image2video", "kling-v3", "pro", "-", "sound", "1.20", "second",
+            "kling-video_kling-v3_pro_sound", "-"] in rows
+    assert rows[-1][:2] == ["-", "-"] and rows[-1][7:] == ["kling-custom_a", noted[
+        "kling-custom_a"]]
+    families = [row[0] for row in rows[:-1]]
+    assert families == sorted(families), "grouped by family"
+    v3 = [row[1] for row in rows if row[0] == "text2video,image2video"]
+    assert v3 == sorted(v3), "then by model"
 
 
 def test_errors_exit_1_with_code_and_message(cli: Cli):

@@ -142,11 +142,15 @@ def test_duplicate_external_task_id_is_1201_without_charge_or_upstream_call(gate
 def test_unpriced_model_is_1103_and_insufficient_balance_is_1102(gateway):
     upstream = gateway.add_upstream("sim")
     poor = gateway.tenant("poor", balance_cny=4)
-    unpriced = poor.jwt.post("/v1/videos/text2video", {"prompt": "x", "model_name": "kling-v3"})
+    unpriced = poor.jwt.post("/v1/videos/text2video", {"prompt": "x", "model_name": "kling-v2-6",
+                                                       "sound": "on"})  # Kling's std is silent
     short = poor.jwt.post("/v1/videos/text2video", {"prompt": "x"})
 
     assert (unpriced.status_code, unpriced.json()["code"]) == (403, 1103)
-    assert "not enabled on this gateway" in unpriced.json()["message"]
+    assert unpriced.json()["message"] == (
+        "model kling-v2-6 for text2video (std, 5 s, sound on) is not priced on this gateway; an "
+        "operator enables it with: kling-gateway admin price set kling-video_kling-v2-6_std_sound "
+        "<CNY per second>")
     assert (short.status_code, short.json()["code"]) == (429, 1102)
     assert "5.00 CNY needed, 4.00 CNY available" in short.json()["message"]
     assert upstream.jobs() == [] and Task.select().count() == 0

@@ -7,6 +7,7 @@ import sys
 
 from peewee import Database
 
+from kling_gateway.domain.seed_prices import default_prices
 from kling_gateway.services import accounts
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.db import (
@@ -111,3 +112,17 @@ def test_existing_tasks_have_no_report_from_kling_yet(database_url):
                 updated_at=0).execute()  # only the columns that version had
     assert "0009" in ",".join(migrate())
     assert Task.get_by_id("old").reported_fields is None
+
+
+def test_kling_prices_are_added_without_touching_a_price_already_set(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0007")
+    assert Price.select().count() == 41  # the brief's
+    Price.update(amount=7).where(Price.key == "kling-video_kling-v1_std_5").execute()
+    Price.insert(key="kling-video_kling-v3_pro_sound", amount=99, updated_at=0).execute()
+    assert "0008" in ",".join(migrate())
+    table = {price.key: price.amount for price in Price.select()}
+    assert (table["kling-video_kling-v1_std_5"], table["kling-video_kling-v3_pro_sound"]) == (
+        7, 99)  # an operator's prices stay
+    assert table == {**default_prices(), "kling-video_kling-v1_std_5": 7,
+                     "kling-video_kling-v3_pro_sound": 99}

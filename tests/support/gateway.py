@@ -6,7 +6,9 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kling_gateway.app import create_app
+import requests
+
+from kling_gateway.app import ADMIN_BASE_PATH, create_app
 from kling_gateway.config import Settings
 from kling_gateway.services import accounts, channels
 from kling_gateway.services.context import GatewayContext
@@ -23,6 +25,7 @@ from tests.support.kling_client import KlingApi
 from tests.support.server import serve
 
 CNY = 10_000
+ADMIN_TOKEN = "admin-token"
 SIM_KEY = ("upstream-ak", "upstream-sk-0123456789abcdef0123456789")
 UPSTREAM = SimulatorSettings(accounts=dict([SIM_KEY]), task_seconds=10.0, concurrency=50,
                              ticker_seconds=None, seed=11)
@@ -88,6 +91,14 @@ class Gateway:
         self.upstreams.append(upstream)
         return upstream
 
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The ``data`` of a successful admin API call (``path`` below ``/admin/v1``)."""
+        response = requests.request(method, f"{self.base_url}{ADMIN_BASE_PATH}{path}",
+                                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+                                    timeout=30, **kwargs)
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
     def finish_upstream_tasks(self) -> None:
         self.clock.advance(UPSTREAM.task_seconds + 1)
 
@@ -107,7 +118,7 @@ def start_gateway(database_url: str, stack: ExitStack, *,
     upstreams = Upstreams(timeouts=Timeouts(connect=2.0, read=read_timeout), stale_after_ms=0,
                           cooldown_seconds=600)
     stack.callback(upstreams.close)
-    settings = Settings(database_url=database_url, admin_token="admin-token",
+    settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN,
                         **{"callback_allow_networks": ("127.0.0.0/8",), **overrides})
     app = create_app(settings, upstreams=upstreams, validate_responses=True)
     assert app.app.config["KLING_GATEWAY"].upstreams is upstreams

@@ -1,100 +1,337 @@
-"""Price keys: the one place that turns a validated request into what it costs.
+"""Prices: the one place that says what a request costs and what a price key sells.
 
-A key names a price in the price table; the quantity says how many times it is charged (images
-are charged per image). The official defaults are applied first, so a request that leaves out
-``model_name``, ``mode`` or ``duration`` costs the same as one that spells them out.
+The price table maps string keys to amounts (1/10000 CNY). A key's shape says what it is the
+price of and per what; only this module builds or reads that shape:
+
+    kling-video_{model}_{mode}_{seconds}[_{audio}]   per call: the price of exactly that video
+    kling-video_{model}_{mode}[_{audio}]             per second of output, for any length
+    kling-multi-image2video_…, kling-multi-elements_…   the same two forms
+    kling-image_{model}[_2k][_i2i]                   per image
+    kling-multi-image2image_{model}                  per image
+    kling-init-selection, kling-add-selection, …     per call
+
+``audio`` is ``sound`` (``sound`` on) or ``voice`` (``sound`` on with a ``voice_list``, which
+Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a reference ``image``.
+A video is charged its exact per-call price when the table has one, else its per-second rate
+times its seconds; images are charged their rate times ``n``. Model names are open: a model
+Kling adds is sold as soon as a key prices it.
+
+Kling's own defaults are applied first, and written into the body sent to Kling
+(``priced_body``), so that Kling runs exactly what was charged even if its defaults change.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
+
+from kling_gateway.domain.errors import InvalidParameter
+
+# ---- Kling's defaults and documented models -------------------------------------------------
 
 DEFAULT_MODEL = {
     "text2video": "kling-v1",
     "image2video": "kling-v1",
     "multi-image2video": "kling-v1-6",
-    "image-generation": "kling-v1",
-    "multi-image2image": "kling-v2",
+    "image-generation": "kling-v3",  # the newest docs; kling-v1 before
+    "multi-image2image": "kling-v2-1",  # the newest docs; kling-v2 before
     "multi-elements": "kling-v1-6",
 }
 DEFAULT_MODE = "std"
 DEFAULT_DURATION = "5"
+DEFAULT_RESOLUTION = "1k"
+DEFAULT_COUNT = 1
+MODES = ("std", "pro")
+_DOTTED_MODEL = re.compile(r"kling-v(\d+)\.(\d+)")
+
+DOCUMENTED_MODELS = {
+    "text2video": ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
+                   "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
+    "image2video": ("kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1",
+                    "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
+    "multi-image2video": ("kling-v1-6",),
+    "image-generation": ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1",
+                         "kling-v3"),
+    "multi-image2image": ("kling-v2", "kling-v2-1"),
+    "multi-elements": ("kling-v1-6",),
+}
+"""Every model Kling has documented for each family, old and new (shown by ``admin price
+list``; a request is not refused for naming another one)."""
+
 SELECTION_OPERATIONS = ("init-selection", "add-selection", "delete-selection",
                         "clear-selection", "preview-selection")
 CHARGED_SELECTIONS = ("init-selection", "add-selection")
 """The other selection operations are free unless the table has a price for them."""
 
-_VIDEO_PREFIX = {"text2video": "kling-video", "image2video": "kling-video",
-                 "multi-image2video": "kling-multi-image2video",
-                 "multi-elements": "kling-multi-elements"}
-_DOTTED_MODEL = re.compile(r"kling-v(\d+)\.(\d+)")
+
+# ---- What a key sells -----------------------------------------------------------------------
+
+
+class Per(StrEnum):
+    CALL = "call"
+    SECOND = "second"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True)
+class Product:
+    """What the keys of one prefix are prices of."""
+
+    prefix: str
+    families: tuple[str, ...]
+    rate_per: Per
+    durations: tuple[int, ...] = ()
+    """The seconds its videos may last; empty for what is not a video."""
+    option_slots: tuple[tuple[str, ...], ...] = ()
+    """Options a key may end with: at most one of each slot, in this order."""
+    has_model: bool = True
+
+
+PRODUCTS = {product.prefix: product for product in (
+    Product("kling-video", ("text2video", "image2video"), Per.SECOND, tuple(range(3, 16)),
+            (("sound", "voice"),)),
+    Product("kling-multi-image2video", ("multi-image2video",), Per.SECOND, (5, 10)),
+    Product("kling-multi-elements", ("multi-elements",), Per.SECOND, (5, 10)),
+    Product("kling-image", ("image-generation",), Per.IMAGE, option_slots=(("2k",), ("i2i",))),
+    Product("kling-multi-image2image", ("multi-image2image",), Per.IMAGE),
+    *(Product(f"kling-{operation}", (operation,), Per.CALL, has_model=False)
+      for operation in SELECTION_OPERATIONS),
+)}
+_PRODUCT_OF = {family: product for product in PRODUCTS.values() for family in product.families}
+OPTION_LABELS = {"sound": "sound on", "voice": "sound on with voice control", "2k": "2k",
+                 "i2i": "image to image"}
+
+
+@dataclass(frozen=True)
+class PriceKey:
+    product: Product
+    model: str | None = None
+    mode: str | None = None
+    seconds: int | None = None
+    """Set on an exact per-call video key; a video key without it is a per-second rate."""
+    options: tuple[str, ...] = ()
+
+    @property
+    def per(self) -> Per:
+        return Per.CALL if self.seconds is not None else self.product.rate_per
+
+    def __str__(self) -> str:
+        parts = (self.product.prefix, self.model, self.mode,
+                 None if self.seconds is None else str(self.seconds), *self.options)
+        return "_".join(part for part in parts if part is not None)
+
+
+# ---- What a request costs -------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class PriceQuote:
-    key: str
-    quantity: int = 1
+    operation: str
+    keys: tuple[PriceKey, ...]
+    """Looked up in this order; the first one the table prices is charged."""
     model_name: str | None = None
     mode: str | None = None
     duration: str | None = None
+    count: int = 1
+    priced_fields: tuple[tuple[str, Any], ...] = ()
+    """The request fields the price depends on, with the values charged for."""
     free_without_price: bool = False
     """True for operations that cost nothing unless a price is set for them."""
 
+    def quantity(self, key: PriceKey) -> int:
+        """How many times ``key``'s price is charged: per second, per image or once."""
+        if key.per is Per.SECOND:
+            return int(self.duration or DEFAULT_DURATION)
+        return self.count if key.per is Per.IMAGE else 1
+
+    def unpriced_message(self) -> str:
+        """The 1103 answer when no key is priced: what was asked, and the key that sells it."""
+        rate = self.keys[-1]
+        what = self.operation
+        if rate.model is not None:
+            details = [d for d in (rate.mode, self.duration and f"{self.duration} s") if d]
+            details += [OPTION_LABELS[option] for option in rate.options]
+            what = f"model {rate.model} for {self.operation}" + (
+                f" ({', '.join(details)})" if details else "")
+        if rate.model is not None and "_" in rate.model:
+            return f"{what} cannot be priced on this gateway: no price key names a model with '_'"
+        return (f"{what} is not priced on this gateway; an operator enables it with: "
+                f"kling-gateway admin price set {rate} <CNY per {rate.per}>")
+
 
 def price_quote(operation: str, body: dict[str, Any]) -> PriceQuote:
-    """What ``operation`` with this (already validated) body costs, as key and quantity."""
-    if operation in SELECTION_OPERATIONS:
-        return PriceQuote(key=f"kling-{operation}",
+    """What ``operation`` with this (already validated) body costs; Kling's defaults fill
+    what the body leaves out (the legacy ``model`` field counts as no ``model_name``)."""
+    product = _PRODUCT_OF.get(operation)
+    if product is None:
+        raise ValueError(f"no price key for operation {operation!r}")
+    if not product.has_model:
+        return PriceQuote(operation, (PriceKey(product),),
                           free_without_price=operation not in CHARGED_SELECTIONS)
-    model = body.get("model_name") or DEFAULT_MODEL[operation]
-    if operation in _VIDEO_PREFIX:
-        mode = body.get("mode") or DEFAULT_MODE
-        duration = str(body.get("duration") or DEFAULT_DURATION)
-        return PriceQuote(key=f"{_VIDEO_PREFIX[operation]}_{model}_{mode}_{duration}",
-                          model_name=model, mode=mode, duration=duration)
-    count = int(body.get("n") or 1)
+    model = str(body.get("model_name") or DEFAULT_MODEL[operation])
+    if product.durations:
+        return _video_quote(operation, product, model, body)
+    return _image_quote(operation, product, model, body)
+
+
+def _video_quote(operation: str, product: Product, model: str,
+                 body: dict[str, Any]) -> PriceQuote:
+    mode = str(body.get("mode") or DEFAULT_MODE)
+    duration = str(_whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
+    options: tuple[str, ...] = ()
+    if product.option_slots and body.get("sound") == "on":
+        options = ("voice",) if body.get("voice_list") else ("sound",)
+    exact = PriceKey(product, model, mode, int(duration), options)
+    return PriceQuote(operation, (exact, PriceKey(product, model, mode, None, options)),
+                      model_name=model, mode=mode, duration=duration,
+                      priced_fields=(("model_name", model), ("mode", mode),
+                                     ("duration", duration)))
+
+
+def _image_quote(operation: str, product: Product, model: str,
+                 body: dict[str, Any]) -> PriceQuote:
+    count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
+    fields: tuple[tuple[str, Any], ...] = (("model_name", model), ("n", count))
+    options: tuple[str, ...] = ()
     if operation == "image-generation":
-        suffix = "_2k" if body.get("resolution") == "2k" else ""
-        return PriceQuote(key=f"kling-image_{model}{suffix}", quantity=count, model_name=model)
-    if operation == "multi-image2image":
-        return PriceQuote(key=f"kling-multi-image2image_{model}", quantity=count,
-                          model_name=model)
-    raise ValueError(f"no price key for operation {operation!r}")
+        resolution = str(body.get("resolution") or DEFAULT_RESOLUTION)
+        fields += (("resolution", resolution),)
+        # Kling prices 2k and image to image apart (a resolution Kling adds names its option).
+        if resolution != DEFAULT_RESOLUTION:
+            options += (resolution,)
+        if body.get("image"):
+            options += ("i2i",)
+    return PriceQuote(operation, (PriceKey(product, model, None, None, options),),
+                      model_name=model, count=count, priced_fields=fields)
+
+
+def _whole_number(value: Any, field: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise InvalidParameter(f"invalid parameter '{field}': {value!r} is not a whole number"
+                               ) from None
+
+
+def priced_body(body: dict[str, Any], quote: PriceQuote) -> dict[str, Any]:
+    """``body`` with every field its price depends on spelled out as charged: what the client
+    left out (or sent empty) Kling would otherwise fill with its own, possibly newer, default."""
+    missing = {name: value for name, value in quote.priced_fields
+               if body.get(name) in (None, "")}
+    return {**body, **missing} if missing else body
+
+
+# ---- Reading keys ---------------------------------------------------------------------------
+
+
+class _Unproducible(ValueError):
+    """Why no request can produce a key."""
+
+
+def parse_price_key(text: str) -> PriceKey:
+    """An operator's key, read; 1201 saying what a key looks like when no request can ever
+    produce it. Model names are open: any name without '_' is one."""
+    try:
+        return _parse(text)
+    except _Unproducible as reason:
+        raise InvalidParameter(f"invalid parameter 'key': no request produces '{text}': "
+                               f"{reason}. {key_forms()}") from None
+
+
+def _parse(text: str) -> PriceKey:
+    prefix, *parts = text.split("_")
+    product = PRODUCTS.get(prefix)
+    if product is None:
+        raise _Unproducible(f"'{prefix}' is not a price key prefix")
+    if not product.has_model:
+        if parts:
+            raise _Unproducible(f"'{prefix}' is a whole key, nothing follows it")
+        return PriceKey(product)
+    if not parts or not parts[0]:
+        raise _Unproducible("it names no model")
+    model, *parts = parts
+    mode = seconds = None
+    if product.durations:
+        if not parts or parts[0] not in MODES:
+            raise _Unproducible(f"a mode ({' or '.join(MODES)}) must follow the model")
+        mode, *parts = parts
+        if parts and parts[0].isascii() and parts[0].isdigit():
+            seconds = int(parts[0])
+            if seconds not in product.durations or str(seconds) != parts[0]:
+                raise _Unproducible(f"'{parts[0]}' is not a length in seconds of {prefix} "
+                                    f"videos ({_durations_text(product)})")
+            parts = parts[1:]
+    return PriceKey(product, model, mode, seconds, _options(product, parts))
+
+
+def _options(product: Product, parts: list[str]) -> tuple[str, ...]:
+    slot = 0
+    for part in parts:
+        while slot < len(product.option_slots) and part not in product.option_slots[slot]:
+            slot += 1
+        if slot == len(product.option_slots):
+            allowed = ", then ".join("|".join(s) for s in product.option_slots) or "none"
+            raise _Unproducible(f"'{part}' is not an option of {product.prefix} keys, or is "
+                                f"out of place (options, in this order: {allowed})")
+        slot += 1
+    return tuple(parts)
+
+
+def _durations_text(product: Product) -> str:
+    low, high = product.durations[0], product.durations[-1]
+    if list(product.durations) == list(range(low, high + 1)) and high - low > 1:
+        return f"{low}-{high}"
+    return "|".join(str(seconds) for seconds in product.durations)
+
+
+def _form(product: Product) -> str:
+    if not product.has_model:
+        return product.prefix
+    form = f"{product.prefix}_{{model}}"
+    if product.durations:
+        form += f"_{{{'|'.join(MODES)}}}[_{{{_durations_text(product)}}}]"
+    return form + "".join("[" + "|".join(f"_{option}" for option in slot) + "]"
+                          for slot in product.option_slots)
+
+
+def key_forms() -> str:
+    """What a price key looks like, for the operator who gave a wrong one."""
+    forms = "; ".join(_form(product) for product in PRODUCTS.values())
+    return (f"A price key is one of: {forms}. A video key with its seconds is the price of "
+            "one call, without them a price per second; an image key is a price per image")
+
+
+@dataclass(frozen=True)
+class KeyDescription:
+    """What a price in the table sells, as ``admin price list`` shows it."""
+
+    families: tuple[str, ...] = ()
+    model: str | None = None
+    mode: str | None = None
+    seconds: int | None = None
+    options: tuple[str, ...] = ()
+    per: Per | None = None
+    """None when no request can produce the key."""
+    note: str | None = None
+
+
+def describe_price_key(text: str) -> KeyDescription:
+    try:
+        key = _parse(text)
+    except _Unproducible as reason:
+        return KeyDescription(note=f"no request produces this key: {reason}")
+    product, note = key.product, None
+    families = tuple(family for family in product.families
+                     if key.model is None or key.model in DOCUMENTED_MODELS[family])
+    if not families:
+        families = product.families
+        note = f"Kling documents no model {key.model} for {' or '.join(families)}"
+    return KeyDescription(families, key.model, key.mode, key.seconds, key.options, key.per,
+                          note)
 
 
 def canonical_price_key(key: str) -> str:
     """Accepts the dotted model aliases of some price lists (``kling-v1.5`` → ``kling-v1-5``)."""
     return _DOTTED_MODEL.sub(r"kling-v\1-\2", key.strip())
-
-
-# Whole CNY per call (per image for images), from the product brief.
-_VIDEO_PRICES = {  # model: (std 5 s, std 10 s, pro 5 s, pro 10 s)
-    ("kling-video", "kling-v1"): (5, 10, 15, 30),
-    ("kling-video", "kling-v1-5"): (5, 10, 15, 30),
-    ("kling-video", "kling-v1-6"): (10, 20, 30, 60),
-    ("kling-video", "kling-v2-master"): (15, 30, 45, 90),
-    ("kling-video", "kling-v2-1-master"): (15, 30, 45, 90),
-    ("kling-multi-image2video", "kling-v1-6"): (30, 60, 90, 180),
-    ("kling-multi-elements", "kling-v1-6"): (50, 100, 150, 300),
-}
-_IMAGE_PRICES = {  # model: (1k, 2k)
-    "kling-v1": (5, 15), "kling-v1-5": (5, 15), "kling-v1-6": (10, 30),
-    "kling-v2-master": (15, 45), "kling-v2-1-master": (15, 45),
-}
-_OTHER_PRICES = {"kling-multi-image2image_kling-v2": 30, "kling-init-selection": 5,
-                 "kling-add-selection": 2}
-
-
-def default_prices() -> dict[str, int]:
-    """The seeded price table: price key → whole CNY."""
-    prices = dict(_OTHER_PRICES)
-    for (prefix, model), amounts in _VIDEO_PRICES.items():
-        for (mode, duration), amount in zip((("std", 5), ("std", 10), ("pro", 5), ("pro", 10)),
-                                            amounts, strict=True):
-            prices[f"{prefix}_{model}_{mode}_{duration}"] = amount
-    for model, (one_k, two_k) in _IMAGE_PRICES.items():
-        prices[f"kling-image_{model}"] = one_k
-        prices[f"kling-image_{model}_2k"] = two_k
-    return prices

@@ -8,43 +8,54 @@ from typing import Any
 from kling_gateway import logs, metrics
 from kling_gateway.domain.errors import PermissionDenied
 from kling_gateway.domain.money import format_cny
-from kling_gateway.domain.pricing import PriceQuote, price_quote
+from kling_gateway.domain.pricing import PriceKey, PriceQuote, price_quote
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import ledger
 from kling_gateway.storage.models import LedgerEntry, Price
 from kling_gateway.storage.prepared import PreparedQuery
 
-_PRICE = PreparedQuery(Price, lambda key: Price.select().where(Price.key == key))
+# A quote has at most two keys (a video's exact price, then its rate): one statement reads both.
+_PRICES = PreparedQuery(Price, lambda first, second: Price.select(Price.key, Price.amount)
+                        .where((Price.key == first) | (Price.key == second)))
 
 
 @dataclass(frozen=True)
 class Bill:
     quote: PriceQuote
+    priced: PriceKey
+    """The quote's key that the table priced (its first if none was)."""
     unit_price: int
     total: int
 
+    @property
+    def key(self) -> str:
+        return str(self.priced)
+
 
 def bill_for(operation: str, body: dict[str, Any], caller: Caller) -> Bill:
-    """The price of a validated request for this caller; 1103 when it may not be bought."""
+    """The price of a validated request for this caller; 1103 when it may not be bought. The
+    table is read at every call, so a price set by any process counts at once."""
     quote = price_quote(operation, body)
     if (caller.allowed_models is not None and quote.model_name is not None
             and quote.model_name not in caller.allowed_models):
         raise PermissionDenied(f"model {quote.model_name} is not allowed for this token")
-    price = _PRICE.first(quote.key)
-    if price is None:
-        if quote.free_without_price:
-            return Bill(quote=quote, unit_price=0, total=0)
-        raise PermissionDenied(f"model {quote.key} is not enabled on this gateway")
-    return Bill(quote=quote, unit_price=price.amount, total=price.amount * quote.quantity)
+    keys = [str(key) for key in quote.keys]
+    amounts = {price.key: price.amount for price in _PRICES.rows(keys[0], keys[-1])}
+    for key, text in zip(quote.keys, keys, strict=True):
+        if text in amounts:
+            return Bill(quote, key, amounts[text], amounts[text] * quote.quantity(key))
+    if quote.free_without_price:
+        return Bill(quote, quote.keys[0], unit_price=0, total=0)
+    raise PermissionDenied(quote.unpriced_message())
 
 
 def charge(caller: Caller, bill: Bill, *, task_id: str | None = None) -> LedgerEntry | None:
     """Debit the bill (1102 when short); nothing is written for a free operation."""
-    logs.note(price_key=bill.quote.key, amount=format_cny(bill.total))
+    logs.note(price_key=bill.key, amount=format_cny(bill.total))
     if bill.total == 0:
         return None
     entry = ledger.debit(caller.user_id, bill.total, token_id=caller.token_id, task_id=task_id,
-                         price_key=bill.quote.key)
+                         price_key=bill.key)
     metrics.charged(bill.total, task_id=task_id)
     return entry
 

@@ -1,4 +1,7 @@
-"""The price table: set, delete, list and import (CSV or JSON)."""
+"""The price table: set, delete, list and import (CSV or JSON).
+
+Setting a price refuses a key no request can produce (``pricing.parse_price_key``); the list
+says what each key sells. Nothing is cached: billing reads the table at every request."""
 
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ from typing import Any
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, InvalidRequest, ResourceNotFound
 from kling_gateway.domain.money import parse_cny
-from kling_gateway.domain.pricing import canonical_price_key
+from kling_gateway.domain.pricing import canonical_price_key, describe_price_key, parse_price_key
 from kling_gateway.domain.strict_json import parse_json
+from kling_gateway.services.views import price_view
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Price
 
@@ -24,12 +28,27 @@ def list_prices() -> list[Price]:
     return list(Price.select().order_by(Price.key))
 
 
-def set_price(key: str, amount: int) -> Price:
+def listed_price_view(price: Price) -> dict[str, Any]:
+    """A price as the list shows it: its key, amount and what the key sells."""
+    sells = describe_price_key(price.key)
+    return {**price_view(price), "families": list(sells.families), "model": sells.model,
+            "mode": sells.mode, "seconds": sells.seconds, "options": list(sells.options),
+            "per": None if sells.per is None else sells.per.value, "note": sells.note}
+
+
+def checked_key(key: str) -> str:
+    """``key`` in canonical form; 1201 when it is malformed or no request can produce it."""
     key = canonical_price_key(key)
     if not key or len(key) > MAX_KEY_LENGTH or not _KEY_CHARACTERS.fullmatch(key):
         raise InvalidParameter(
             f"invalid parameter 'key': a price key has 1 to {MAX_KEY_LENGTH} characters, none "
             "of them '/' or a control character")
+    parse_price_key(key)
+    return key
+
+
+def set_price(key: str, amount: int) -> Price:
+    key = checked_key(key)
     if amount < 0:
         raise InvalidParameter(f"invalid parameter '{key}': a price must not be negative")
     now = now_ms()
@@ -66,7 +85,7 @@ def parse_price_file(text: str) -> dict[str, int]:
             raise InvalidParameter(f"the price file sets '{key}' twice")
         if not isinstance(key, str) or not key.strip() or price is None:
             raise InvalidParameter(f"a price row needs a key and a price, got {key!r}: {price!r}")
-        prices[canonical_price_key(key)] = parse_cny(price, field=key)
+        prices[checked_key(key)] = parse_cny(price, field=key)
     if not prices:
         raise InvalidParameter("the price file holds no prices")
     return prices

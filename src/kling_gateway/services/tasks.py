@@ -8,7 +8,7 @@ import secrets
 from typing import Any
 
 from kling_gateway import logs
-from kling_gateway.domain import official_types, rules
+from kling_gateway.domain import official_types, pricing, rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
 from kling_gateway.domain.families import Family
@@ -54,6 +54,8 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
     rules.check(family.value, body)
     callbacks.check_client_url(body.get("callback_url"), context.settings)
     bill = billing.bill_for(family.value, body, caller)
+    # Stored and sent as charged: Kling runs what was billed even if its defaults change.
+    body = pricing.priced_body(body, bill.quote)
     channels = _channels_for(upstreams, caller, family, body, bill.quote.model_name)
     task_id = new_task_id()
     logs.note(task_id=task_id)
@@ -64,7 +66,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
         task = task_store.insert(
             id=task_id, user=caller.user_id, token=caller.token_id, family=family.value,
             model_name=bill.quote.model_name, mode=bill.quote.mode,
-            duration=bill.quote.duration, price_key=bill.quote.key, amount=bill.total,
+            duration=bill.quote.duration, price_key=bill.key, amount=bill.total,
             external_task_id=body.get("external_task_id") or None,
             status=TaskStatus.SUBMITTING, request_body=body,
             watermark_enabled=watermark_choice(body),
@@ -80,9 +82,10 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
 
 def upstream_body(task: Task, body: dict[str, Any],
                   public_url: str | None = None) -> dict[str, Any]:
-    """The client's ``body`` as sent, unknown fields included, with the gateway's id as
-    ``external_task_id``; the client's ``callback_url`` stays here, and when the gateway has a
-    public URL Kling gets the gateway's own callback URL for this task instead."""
+    """The stored ``body`` (the client's, unknown fields included, with the defaults it was
+    charged for spelled out), with the gateway's id as ``external_task_id``; the client's
+    ``callback_url`` stays here, and when the gateway has a public URL Kling gets the
+    gateway's own callback URL for this task instead."""
     forwarded = {key: value for key, value in body.items() if key not in LOCAL_FIELDS}
     forwarded["external_task_id"] = task.id
     if public_url and task.callback_secret:

@@ -16,7 +16,7 @@ Answer = dict[str, Any]
 
 
 def list_prices() -> Answer:
-    return ok([price_view(price) for price in prices.list_prices()])
+    return ok([prices.listed_price_view(price) for price in prices.list_prices()])
 
 
 def set_price(key: str, body: dict[str, Any]) -> Answer:

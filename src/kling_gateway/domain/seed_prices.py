@@ -1,0 +1,111 @@
+"""The prices a new gateway starts with: the product brief's 41, and Kling's list for the rest.
+
+Kling bills in units of three resource packs; the gateway resells at Kling's China list price
+(research note ``kling-prices.md``, section 3), one conversion for each pack:
+
+    video unit  ¥1.00      (Kling's video page: $0.14 a unit ≈ ¥1, and what CN resellers charge)
+    image unit  ¥0.025     ($0.0035 at 7.14 CNY a dollar), each image price rounded up to the fen
+
+The tables hold Kling's units as Kling publishes them; the amounts are derived here and nowhere
+else. Where Kling publishes nothing, the README's price table says so and names the default.
+Keys are built by ``pricing.PriceKey``, so a seeded key is always one a request produces.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from kling_gateway.domain.money import UNITS_PER_CNY
+from kling_gateway.domain.pricing import PRODUCTS, PriceKey
+
+VIDEO_UNIT_PRICE = UNITS_PER_CNY  # ¥1.00
+IMAGE_UNIT_PRICE = UNITS_PER_CNY // 40  # ¥0.025
+FEN = UNITS_PER_CNY // 100
+
+KLING_VIDEO_UNITS_PER_SECOND: dict[str, dict[tuple[str, str | None], str]] = {
+    # model: (mode, audio) → video units per second of output (t2v and i2v alike)
+    "kling-v1": {("std", None): "0.2", ("pro", None): "0.7"},
+    "kling-v1-5": {("std", None): "0.4", ("pro", None): "0.7"},
+    "kling-v1-6": {("std", None): "0.4", ("pro", None): "0.7"},
+    # Kling runs the master models in one mode at one rate: std and pro cost the same.
+    "kling-v2-master": {("std", None): "2.0", ("pro", None): "2.0"},
+    "kling-v2-1": {("std", None): "0.4", ("pro", None): "0.7"},
+    "kling-v2-1-master": {("std", None): "2.0", ("pro", None): "2.0"},
+    "kling-v2-5-turbo": {("std", None): "0.3", ("pro", None): "0.5"},
+    "kling-v2-6": {("std", None): "0.3", ("pro", None): "0.5", ("pro", "sound"): "1.0",
+                   ("pro", "voice"): "1.2"},
+    "kling-v3": {("std", None): "0.6", ("pro", None): "0.8", ("std", "sound"): "0.9",
+                 ("pro", "sound"): "1.2"},
+}
+KLING_IMAGE_UNITS: dict[str, dict[tuple[str, ...], int]] = {
+    # model: options (2k, i2i) → image units per image
+    "kling-v1": {(): 1, ("i2i",): 1},
+    "kling-v1-5": {(): 4, ("i2i",): 8},
+    "kling-v2": {(): 4, ("2k",): 4, ("i2i",): 8},
+    "kling-v2-new": {("i2i",): 8},
+    "kling-v2-1": {(): 4, ("2k",): 4, ("i2i",): 8, ("2k", "i2i"): 8},
+    "kling-v3": {(): 8, ("2k",): 8, ("i2i",): 8, ("2k", "i2i"): 8},
+}
+KLING_MULTI_IMAGE2IMAGE_UNITS = {"kling-v2": 16, "kling-v2-1": 16}  # per image
+
+# The product brief's prices in whole CNY per call (per image for images). They stay as they
+# are (migration 0002 seeded them) and, being exact keys, win over Kling's rates.
+_BRIEF_VIDEO = {  # (prefix, model): (std 5 s, std 10 s, pro 5 s, pro 10 s)
+    ("kling-video", "kling-v1"): (5, 10, 15, 30),
+    ("kling-video", "kling-v1-5"): (5, 10, 15, 30),
+    ("kling-video", "kling-v1-6"): (10, 20, 30, 60),
+    ("kling-video", "kling-v2-master"): (15, 30, 45, 90),
+    ("kling-video", "kling-v2-1-master"): (15, 30, 45, 90),
+    ("kling-multi-image2video", "kling-v1-6"): (30, 60, 90, 180),
+    ("kling-multi-elements", "kling-v1-6"): (50, 100, 150, 300),
+}
+_BRIEF_IMAGE = {  # model: (1k, 2k)
+    "kling-v1": (5, 15), "kling-v1-5": (5, 15), "kling-v1-6": (10, 30),
+    "kling-v2-master": (15, 45), "kling-v2-1-master": (15, 45),
+}
+_BRIEF_OTHER = {"kling-multi-image2image_kling-v2": 30, "kling-init-selection": 5,
+                "kling-add-selection": 2}
+
+
+def brief_prices() -> dict[str, int]:
+    """The product brief's 41 prices (1/10000 CNY), as migration 0002 seeds them."""
+    prices = {key: cny * UNITS_PER_CNY for key, cny in _BRIEF_OTHER.items()}
+    for (prefix, model), amounts in _BRIEF_VIDEO.items():
+        for (mode, seconds), cny in zip((("std", 5), ("std", 10), ("pro", 5), ("pro", 10)),
+                                        amounts, strict=True):
+            prices[str(PriceKey(PRODUCTS[prefix], model, mode, seconds))] = cny * UNITS_PER_CNY
+    for model, (one_k, two_k) in _BRIEF_IMAGE.items():
+        prices[str(PriceKey(PRODUCTS["kling-image"], model))] = one_k * UNITS_PER_CNY
+        prices[str(PriceKey(PRODUCTS["kling-image"], model, options=("2k",)))] = (
+            two_k * UNITS_PER_CNY)
+    return prices
+
+
+def _image_price(units: int) -> int:
+    """Rounded up to the fen: CNY is paid in fen, and ¥0.025 would otherwise be sold at a loss."""
+    return -(-units * IMAGE_UNIT_PRICE // FEN) * FEN
+
+
+def kling_list_prices() -> dict[str, int]:
+    """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
+    prices: dict[str, int] = {}
+    video = PRODUCTS["kling-video"]
+    for model, rates in KLING_VIDEO_UNITS_PER_SECOND.items():
+        for (mode, audio), units in rates.items():
+            key = PriceKey(video, model, mode, None, (audio,) if audio else ())
+            amount = Decimal(units) * VIDEO_UNIT_PRICE
+            if amount != amount.to_integral_value():  # money is whole 1/10000 CNY
+                raise ValueError(f"{key}: {units} units is no exact amount")
+            prices[str(key)] = int(amount)
+    for model, by_options in KLING_IMAGE_UNITS.items():
+        for options, units in by_options.items():
+            key = PriceKey(PRODUCTS["kling-image"], model, options=options)
+            prices[str(key)] = _image_price(units)
+    for model, units in KLING_MULTI_IMAGE2IMAGE_UNITS.items():
+        prices[str(PriceKey(PRODUCTS["kling-multi-image2image"], model))] = _image_price(units)
+    return prices
+
+
+def default_prices() -> dict[str, int]:
+    """The price table of a new gateway: Kling's list where the brief has no price."""
+    return {**kling_list_prices(), **brief_prices()}
