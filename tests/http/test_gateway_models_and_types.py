@@ -68,7 +68,7 @@ def test_n_as_a_string_is_billed_per_image_and_forwarded_as_a_number(gateway):
     (job,) = upstream.jobs()
     assert job.body["n"] == 2 and task_store.request_body_of(task_id)["n"] == 2
     assert len(task["task_result"]["images"]) == 2
-    per_image = Price.get_by_id("kling-image_kling-v1").amount
+    per_image = Price.get_by_id(Task.get_by_id(task_id).price_key).amount
     assert Task.get_by_id(task_id).amount == 2 * per_image
     assert ada.balance == 1000 * CNY - 2 * per_image
 
@@ -95,7 +95,9 @@ def test_multi_shot_and_element_ids_are_forwarded_in_the_official_type(gateway):
     (job,) = upstream.jobs()
     assert job.body == {**body, "multi_shot": False,
                         "element_list": [{"element_id": 160}, {"element_id": 161}],
-                        "external_task_id": task_id}  # the key order is the client's
+                        "external_task_id": task_id,
+                        # the priced defaults, spelled out (pricing.priced_body)
+                        "model_name": "kling-v1", "mode": "std", "duration": "5"}
 
 
 @pytest.mark.parametrize(("path", "body", "field"), [
