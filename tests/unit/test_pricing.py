@@ -175,6 +175,15 @@ def test_dotted_model_aliases_are_canonical():
     assert canonical_price_key("kling-video_kling-v1_std_5") == "kling-video_kling-v1_std_5"
 
 
+def test_a_dotted_model_name_in_a_request_looks_up_the_key_the_table_stores():
+    quote = price_quote("text2video", {"model_name": "kling-v2.5-turbo", "mode": "pro"})
+    assert [str(key) for key in quote.keys] == ["kling-video_kling-v2-5-turbo_pro_5",
+                                                "kling-video_kling-v2-5-turbo_pro"]
+    assert quote.model_name == "kling-v2.5-turbo"  # sent to Kling as the client wrote it
+    image = price_quote("image-generation", {"model_name": "kling-v2.1"})
+    assert [str(key) for key in image.keys] == ["kling-image_kling-v2-1"]
+
+
 def test_a_key_is_described_by_the_families_kling_documents_its_model_for():
     v15 = describe_price_key("kling-video_kling-v1-5_pro_10")
     assert (v15.families, v15.model, v15.mode, v15.seconds, v15.per, v15.note) == (

@@ -183,8 +183,9 @@ def _video_quote(operation: str, product: Product, model: str,
     options: tuple[str, ...] = ()
     if product.option_slots and body.get("sound") == "on":
         options = ("voice",) if body.get("voice_list") else ("sound",)
-    exact = PriceKey(product, model, mode, int(duration), options)
-    return PriceQuote(operation, (exact, PriceKey(product, model, mode, None, options)),
+    key_model = canonical_price_key(model)
+    exact = PriceKey(product, key_model, mode, int(duration), options)
+    return PriceQuote(operation, (exact, PriceKey(product, key_model, mode, None, options)),
                       model_name=model, mode=mode, duration=duration,
                       priced_fields=(("model_name", model), ("mode", mode),
                                      ("duration", duration)))
@@ -203,7 +204,8 @@ def _image_quote(operation: str, product: Product, model: str,
             options += (resolution,)
         if body.get("image"):
             options += ("i2i",)
-    return PriceQuote(operation, (PriceKey(product, model, None, None, options),),
+    return PriceQuote(operation, (PriceKey(product, canonical_price_key(model), None, None,
+                                           options),),
                       model_name=model, count=count, priced_fields=fields)
 
 
@@ -333,5 +335,6 @@ def describe_price_key(text: str) -> KeyDescription:
 
 
 def canonical_price_key(key: str) -> str:
-    """Accepts the dotted model aliases of some price lists (``kling-v1.5`` → ``kling-v1-5``)."""
+    """Accepts the dotted model aliases of some price lists and clients (``kling-v1.5`` →
+    ``kling-v1-5``): the table stores, and requests look up, the hyphenated form."""
     return _DOTTED_MODEL.sub(r"kling-v\1-\2", key.strip())
