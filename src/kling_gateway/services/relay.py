@@ -25,7 +25,8 @@ from kling_gateway.upstream.errors import (
 
 log = logging.getLogger(__name__)
 ACCOUNT_CODES = {1100, 1101, 1102, 1302, 1303}
-"""The channel's own trouble: cool it down and try another account."""
+"""The channel's own trouble: try another account (a full one is noted as full, the others
+cool down)."""
 OTHER_ACCOUNT_CODES = ACCOUNT_CODES | {1103}
 """Worth another account (1103: this account may lack the model)."""
 
@@ -70,11 +71,11 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
         except UpstreamRefused as refusal:
             if refusal.code not in OTHER_ACCOUNT_CODES:
                 raise error_for_code(refusal.code, refusal.message) from refusal
-            _set_aside(upstreams, channel, refusal)
+            _set_aside(upstreams, channel, refusal, gateway_task_id)
             busy += refusal.code == BUSY_CODE
             last = refusal
         except UpstreamUnreachable as failure:
-            _set_aside(upstreams, channel, failure)
+            _set_aside(upstreams, channel, failure, gateway_task_id)
             last = failure
         except UpstreamAmbiguous as doubt:
             try:
@@ -83,7 +84,7 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
                 raise SubmitUnresolved(channel, lookup_failure) from doubt
             if found is not None:
                 return channel, found
-            _set_aside(upstreams, channel, doubt)
+            _set_aside(upstreams, channel, doubt, gateway_task_id)
             last = doubt
     if channels and busy == len(channels):
         raise AllChannelsBusy()
@@ -101,7 +102,14 @@ def send_once(upstreams: Upstreams, channel: Channel, path: str, body: dict[str,
         raise as_kling_error(failure) from failure
 
 
-def _set_aside(upstreams: Upstreams, channel: Channel, error: UpstreamError) -> None:
+def _set_aside(upstreams: Upstreams, channel: Channel, error: UpstreamError,
+               sending: str) -> None:
+    if isinstance(error, UpstreamRefused) and error.code == BUSY_CODE:
+        # Not a failure: the channel is full until one of its tasks ends, and is then used at
+        # once (a cool-down would leave freed slots unused).
+        log.info("channel %s is full (1303), trying the next one", channel.name)
+        upstreams.note_full(channel.id, sending=sending)
+        return
     log.warning("channel %s failed, trying the next one: %r", channel.name, error)
     if not (isinstance(error, UpstreamRefused) and error.code == 1103):
         upstreams.cool_down(channel.id)

@@ -154,6 +154,17 @@ def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
 IN_FLIGHT = (TaskStatus.SUBMITTING, TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
 
 
+def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:
+    """Tasks holding one of the channel's slots (sent or being sent, not final), but for the
+    task ``besides``."""
+    query = Task.select(Task.id).where((Task.channel == channel_id)
+                                       & Task.status.in_(IN_FLIGHT))
+    if besides is not None:
+        query = query.where(Task.id != besides)
+    return query.count()
+
+
+
 def claim_due(owner: str, now: int, limit: int, lease_ms: int, *,
               queued: bool = False) -> list[Task]:
     """Lease up to ``limit`` tasks whose next look is due: in-flight ones most overdue first,
