@@ -130,12 +130,20 @@ def _queue(task_id: str) -> None:
 
 
 def dispatch_queued(context: GatewayContext, task: Task) -> None:
-    """Try a queued task again (the worker calls this, oldest first)."""
-    if not task_states.advance(task.id, TaskStatus.SUBMITTING):
+    """Try a queued task again (the worker calls this, oldest first); while no channel has
+    room for it, it stays queued untouched."""
+    upstreams = context.upstreams
+    channels = upstreams.candidates(task.model_name)
+    if not channels and upstreams.serves(task.model_name):
         return
-    channels = context.upstreams.candidates(task.model_name)
+    # As in a submit, the first channel to try is on record before it is asked, here in the
+    # same write as the move.
+    sending = task_states.advance(task.id, TaskStatus.SUBMITTING, believed=TaskStatus.QUEUED,
+                                  channel=channels[0].id if channels else None)
+    if sending is None:
+        return
     try:
-        _send(context.upstreams, task, task_store.request_body_of(task.id), channels,
+        _send(upstreams, sending, task_store.request_body_of(task.id), channels,
               context.settings.public_url)
     except KlingError as refusal:
         log.info("queued task %s refused upstream: %s", task.id, refusal.message)

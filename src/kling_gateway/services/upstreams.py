@@ -79,6 +79,11 @@ class Upstreams:
             ordered += self._weighted_order([c for c in usable if c.priority == priority])
         return ordered
 
+    def full(self, model: str | None) -> list[Channel]:
+        """The channels that would take ``model`` but have no free slot: one frees when a task
+        in flight on them ends."""
+        return [c for c in self._usable(model) if not self._has_room(c)]
+
     def _usable(self, model: str | None) -> list[Channel]:
         return [c for c in _ENABLED_CHANNELS.rows()
                 if _allows(c, model) and not self.is_cooling(c.id)]
