@@ -185,6 +185,51 @@ def test_a_pass_that_only_finds_the_queue_still_waiting_reports_no_work(gateway)
     worker.syncer.close()
 
 
+def test_submits_at_once_never_take_more_slots_than_the_channel_has(gateway):
+    upstream = gateway.add_upstream("sim")
+    Channel.update(max_concurrency=3).execute()
+    ada = gateway.tenant("ada")
+    start = threading.Barrier(10)
+
+    def submit(index: int) -> None:
+        start.wait()
+        ada.key.create(T2V, {"prompt": f"p{index}"})
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(upstream.jobs()) == 3
+    assert sorted(statuses().values()) == ["queued"] * 7 + ["submitted"] * 3
+
+
+def test_a_new_task_does_not_take_the_slot_a_queued_task_waits_for(gateway):
+    upstream, (_, waiting) = _full_channel_with_a_queue(gateway, running=1, queued=1)
+    gateway.finish_upstream_tasks()
+    syncer = gateway.syncer()
+    syncer.poll_due(now=LATER)  # the gateway sees the slot free
+
+    late = gateway.tenant("bob").key.create(T2V, {"prompt": "late"})["task_id"]
+
+    assert statuses()[late] == "queued" and len(upstream.jobs()) == 1
+    syncer.drain_queue()
+    assert (statuses()[waiting], statuses()[late]) == ("submitted", "queued")
+
+
+def test_a_new_task_passes_tasks_queued_for_a_channel_it_does_not_use(gateway):
+    _, (_, waiting) = _full_channel_with_a_queue(gateway, running=1, queued=1)
+    other = gateway.add_upstream("v16")
+    (Channel.update(allowed_models=["kling-v1-6"], max_concurrency=1)
+     .where(Channel.name == "v16").execute())
+
+    task = gateway.tenant("bob").key.create(T2V, {"prompt": "x", "model_name": "kling-v1-6"})
+
+    assert statuses()[task["task_id"]] == "submitted" and len(other.jobs()) == 1
+    assert statuses()[waiting] == "queued"
+
+
 def test_only_the_worker_holding_the_head_of_the_line_sends_from_it(gateway):
     upstream, ids = _full_channel_with_a_queue(gateway, running=1, queued=3)
     gateway.finish_upstream_tasks()

@@ -56,16 +56,20 @@ def as_kling_error(error: UpstreamError | None) -> KlingError:
 
 def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: dict[str, Any],
               gateway_task_id: str, *,
-              before_attempt: Callable[[Channel], None] = lambda channel: None,
+              before_attempt: Callable[[Channel], bool] = lambda channel: True,
               ) -> tuple[Channel, dict[str, Any]]:
     """Create the task on the first channel that takes it. ``before_attempt`` records the
-    channel before each request, so a crash mid-request leaves the place to look it up.
-    Raises AllChannelsBusy when every channel said 1303, else a KlingError if none took it."""
+    channel before each request, so a crash mid-request leaves the place to look it up, and
+    answers False when the channel turned out to have no free slot. Raises AllChannelsBusy
+    when every channel was full (it said 1303, or had no slot), else a KlingError if none
+    took it."""
     last: UpstreamError | None = None
     busy = 0
     for channel in channels:
         client = upstreams.client_for(channel)
-        before_attempt(channel)
+        if not before_attempt(channel):
+            busy += 1
+            continue
         try:
             return channel, client.post(path, body)
         except UpstreamRefused as refusal:

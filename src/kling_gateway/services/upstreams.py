@@ -89,10 +89,10 @@ class Upstreams:
                 if _allows(c, model) and not self.is_cooling(c.id)]
 
     def _has_room(self, channel: Channel) -> bool:
-        slots = self._slots(channel)
+        slots = self.slots(channel)
         return slots is None or task_store.count_in_flight(channel.id) < slots
 
-    def _slots(self, channel: Channel) -> int | None:
+    def slots(self, channel: Channel) -> int | None:
         """How many tasks the channel takes at once: its ``max_concurrency``, or fewer if its
         account said so lately; None: no known limit."""
         with self._lock:

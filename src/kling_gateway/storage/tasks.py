@@ -17,7 +17,7 @@ from kling_gateway.storage.db import (
     is_postgres,
     write_transaction,
 )
-from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
+from kling_gateway.storage.models import Channel, LedgerEntry, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 
 READ_COLUMNS = tuple(field for field in Task._meta.sorted_fields
@@ -169,6 +169,30 @@ def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:
     if besides is not None:
         query = query.where(Task.id != besides)
     return query.count()
+
+
+def take_slot(task_id: str, channel: Channel, slots: int, *, behind_queue: bool) -> bool:
+    """Record ``channel`` on the task if it has a free slot: fewer than ``slots`` tasks in
+    flight on it besides this one and (``behind_queue``) no queued task it would take, since
+    those go first. One taker at a time per channel (SQLite's write lock; on PostgreSQL the
+    channel's row), so two never both take its last slot."""
+    with write_transaction():
+        if is_postgres():
+            Channel.select(Channel.id).where(Channel.id == channel.id).for_update().first()
+        if count_in_flight(channel.id, besides=task_id) >= slots:
+            return False
+        if behind_queue and _queued_for(channel):
+            return False
+        Task.update(channel=channel.id).where(Task.id == task_id).execute()
+    return True
+
+
+def _queued_for(channel: Channel) -> bool:
+    queued = Task.select(Task.id).where(Task.status == TaskStatus.QUEUED)
+    if channel.allowed_models:
+        queued = queued.where(Task.model_name.in_(channel.allowed_models)
+                              | Task.model_name.is_null())
+    return queued.exists()
 
 
 def claim_due(owner: str, now: int, limit: int, lease_ms: int) -> list[Task]:
