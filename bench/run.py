@@ -29,7 +29,8 @@ from harness import LOGS, RESULTS, ROOT, elapsed, load_average, machine, say
 QUICK_RESULTS = LOGS / "RESULTS-quick.md"
 
 FIGURES = ("submit_overhead", "get_by_id", "list_latency", "sync_finish", "memory",  # issue 6
-           "callback_latency", "worker_capacity")  # issue 5
+           "callback_latency", "worker_capacity",  # issue 5
+           "queue_drain")  # issue 14
 QUICK_NOTE = " (quick mode: smaller numbers, shorter windows; not comparable with the targets)"
 
 

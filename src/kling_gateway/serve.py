@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import os
 import secrets
 import shutil
@@ -21,7 +22,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,10 @@ DEMO_PROMPT = "a red panda drinking tea"
 
 
 PARENT_CHECK_SECONDS = 1.0
+"""How often a worker not started by multiprocessing looks whether its parent is still there."""
+ORPHAN_GRACE_SECONDS = 5.0
+"""How long a worker whose supervisor died lets its requests in flight finish. Nobody would
+stop it later, and a create it cuts off is reconciled by the worker like after a crash."""
 
 
 def app_from_env() -> FlaskApp:
@@ -70,20 +75,49 @@ def app_from_env() -> FlaskApp:
     return create_app(Settings.from_env())
 
 
-def stop_when_parent_exits(interval: float = PARENT_CHECK_SECONDS) -> None:
+def stop_when_parent_exits(interval: float = PARENT_CHECK_SECONDS,
+                           grace: float = ORPHAN_GRACE_SECONDS) -> None:
     """A worker whose supervisor died without stopping it (``kill -9``, a crash) would go on
     serving on the socket it inherited, and a restarted gateway could not bind the port. So a
-    worker watches its parent and, once it is gone, stops as on SIGTERM: requests in flight
-    finish, leases and connections are given back."""
-    parent = os.getppid()
+    worker watches its parent and, once it is gone, stops as on SIGTERM: it closes the socket,
+    lets the requests in flight finish and gives leases and connections back; what is still in
+    flight after ``grace`` is cut off, since a request the upstream holds would otherwise keep
+    it for up to the upstream's read timeout."""
+    until_gone = _parent_watch(interval)
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(interval)
+        parent = until_gone()
         log.warning("the supervising process %d is gone: this worker stops", parent)
         os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(grace)
+        log.warning("requests still in flight %g s after the supervisor went: this worker "
+                    "exits without them", grace)
+        os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _parent_watch(interval: float) -> Callable[[], int]:
+    """A wait that answers the parent's pid once the parent is gone. A worker uvicorn started
+    holds a pipe to its parent (multiprocessing's sentinel), which tells at once, even if the
+    parent died while this worker was still importing the app; any other parent is polled."""
+    parent = multiprocessing.parent_process()
+    if parent is not None and parent.pid is not None:
+        pid = parent.pid
+
+        def until_closed() -> int:
+            parent.join()
+            return pid
+
+        return until_closed
+    original = os.getppid()
+
+    def until_adopted() -> int:
+        while os.getppid() == original:
+            time.sleep(interval)
+        return original
+
+    return until_adopted
 
 
 def serve(host: str, port: int, *, workers: int = 1, sync: bool = True,

@@ -41,31 +41,47 @@ class Worker:
         return self.syncer.run_once() + callbacks.deliver_due(self.settings)
 
     def run(self) -> None:
-        """Sync and callback delivery run as two loops, so that slow client servers never
-        delay the tasks themselves."""
+        """Sync, the queue and callback delivery run as three loops, so that slow client
+        servers never delay the tasks themselves, and a long round of polls never delays
+        sending a queued task to a slot that freed."""
         log.info("worker %s started", self.syncer.owner)
-        deliveries = threading.Thread(
-            target=self._loop, args=("callbacks", lambda: callbacks.deliver_due(self.settings)),
-            name="kling-gateway-callbacks", daemon=True)
-        deliveries.start()
+        others = [threading.Thread(target=self._loop, args=(name, step),
+                                   name=f"kling-gateway-{name}", daemon=True)
+                  for name, step in (("callbacks", self._deliver), ("queue", self._drain))]
+        for thread in others:
+            thread.start()
         try:
-            self._loop("sync", self.syncer.run_once)
+            self._loop("sync", self._sync)
         finally:
-            deliveries.join(timeout=30)
+            for thread in others:
+                thread.join(timeout=30)
             self.syncer.close()
             release_connection()
             log.info("worker %s stopped", self.syncer.owner)
 
-    def _loop(self, name: str, step: Callable[[], int]) -> None:
+    def _sync(self) -> float:
+        return 0 if self.syncer.poll_due() else self.idle_seconds
+
+    def _deliver(self) -> float:
+        return 0 if callbacks.deliver_due(self.settings) else self.idle_seconds
+
+    def _drain(self) -> float:
+        drain = self.syncer.drain_queue()
+        if drain.moved:
+            return 0
+        return self.syncer.policy.queue_watch_ms / 1000 if drain.waiting else self.idle_seconds
+
+    def _loop(self, name: str, step: Callable[[], float]) -> None:
+        """Run passes of ``step`` until told to stop; each answers how long to pause."""
         while not self.stopping.is_set():
             try:
-                busy = step()
+                pause = step()
             except Exception:  # a database hiccup must not end the worker
                 log.exception("worker %s pass failed", name)
-                busy = 0
+                pause = self.idle_seconds
             finally:
                 release_connection()  # a pass is a unit of work: its connection goes back
-            self.stopping.wait(0 if busy else self.idle_seconds)
+            self.stopping.wait(pause)
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="kling-gateway-worker", daemon=True)

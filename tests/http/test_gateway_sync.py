@@ -6,9 +6,10 @@ import threading
 from dataclasses import replace
 
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.services.sync import Syncer, SyncPolicy
+from kling_gateway.services.sync import Drain, Syncer, SyncPolicy
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.models import CallbackDelivery, Channel, Task
+from kling_gateway.worker import Worker
 from tests.support.gateway import CNY
 
 T2V = "/v1/videos/text2video"
@@ -82,11 +83,165 @@ def test_an_upstream_1303_queues_the_task(gateway):
     assert (statuses()[first], statuses()[second]) == ("submitted", "queued")
 
     gateway.finish_upstream_tasks()
-    syncer = gateway.syncer()
-    syncer.run_once(now=LATER)
-    gateway.context.upstreams._cooling_until.clear()  # the 1303 cool-down is over
-    syncer.run_once(now=LATER)
+    gateway.syncer().run_once(now=LATER)  # the first ends: its slot is used at once
+
     assert statuses()[second] == "submitted" and len(upstream.jobs()) == 2
+
+
+def test_a_full_upstream_is_not_asked_again_until_one_of_its_tasks_ends(gateway):
+    upstream = gateway.add_upstream("sim", concurrency=1)
+    ada = gateway.tenant("ada")
+    ada.jwt.create(T2V, {"prompt": "a"})
+    ada.jwt.create(T2V, {"prompt": "b"})  # 1303: the channel is full at one task
+    creates = _count_reads(upstream)
+    third = ada.jwt.create(T2V, {"prompt": "c"})["task_id"]
+    gateway.syncer().drain_queue(now=now_ms())
+
+    assert statuses()[third] == "queued" and creates == []
+
+
+def _full_channel_with_a_queue(gateway, *, running: int, queued: int):
+    """A channel capped at ``running`` tasks, all running, and ``queued`` tasks waiting."""
+    upstream = gateway.add_upstream("sim")
+    Channel.update(max_concurrency=running).execute()
+    ada = gateway.tenant("ada")
+    ids = [ada.key.create(T2V, {"prompt": f"p{i}"})["task_id"] for i in range(running + queued)]
+    assert [statuses()[i] for i in ids] == ["submitted"] * running + ["queued"] * queued
+    return upstream, ids
+
+
+def test_one_pass_sends_a_queued_task_for_every_slot_that_freed(gateway):
+    upstream, ids = _full_channel_with_a_queue(gateway, running=3, queued=5)
+    gateway.finish_upstream_tasks()
+
+    gateway.syncer().run_once(now=LATER)
+
+    jobs = sorted(upstream.jobs(), key=lambda job: job.created_ms)
+    assert [job.body["external_task_id"] for job in jobs] == ids[:6]  # oldest first
+    assert [statuses()[i] for i in ids[6:]] == ["queued"] * 2
+
+
+def test_the_tasks_a_queue_waits_for_are_read_before_their_polls_are_due(gateway):
+    upstream, ids = _full_channel_with_a_queue(gateway, running=2, queued=2)
+    gateway.finish_upstream_tasks()
+    reads = _count_reads(upstream)
+    syncer = gateway.syncer(queue_watch_ms=60_000)
+
+    assert syncer.drain_queue(now=now_ms()) == Drain(moved=0, waiting=True)  # just read
+    assert reads == []
+    assert syncer.drain_queue(now=LATER) == Drain(moved=2, waiting=False)  # a minute later
+    assert [statuses()[i] for i in ids] == ["succeed"] * 2 + ["submitted"] * 2
+    assert len(reads) == 1 + 2  # one page of the list, then the two creates
+
+
+def test_a_look_at_a_task_the_queue_waits_for_puts_its_poll_off_without_backing_off(gateway):
+    gateway.add_upstream("sim")
+    Channel.update(max_concurrency=2).execute()
+    ada = gateway.tenant("ada")
+    first = ada.key.create(T2V, {"prompt": "first"})["task_id"]
+    gateway.clock.advance(5)
+    second = ada.key.create(T2V, {"prompt": "second"})["task_id"]
+    third = ada.key.create(T2V, {"prompt": "third"})["task_id"]
+    gateway.clock.advance(2)  # both processing upstream
+    syncer = gateway.syncer(first_poll_ms=1_000, backoff=2.0)
+    syncer.poll_due(now=LATER)
+    polled = Task.get_by_id(second)
+    assert polled.poll_count == 1
+    gateway.clock.advance(4)  # the first ends, the second runs on
+
+    before = now_ms()
+    assert syncer.drain_queue(now=LATER).moved == 1
+
+    assert [statuses()[i] for i in (first, second, third)] == [
+        "succeed", "processing", "submitted"]
+    looked = Task.get_by_id(second)
+    assert looked.poll_count == 1 and looked.lease_owner is None
+    assert before <= looked.synced_at <= now_ms()
+    assert looked.next_poll_at == looked.synced_at + 2_000  # its interval, from the look
+
+
+def test_a_task_sent_from_the_queue_starts_its_polls_afresh(gateway):
+    _, (_, waiting) = _full_channel_with_a_queue(gateway, running=1, queued=1)
+    syncer = gateway.syncer()
+    for _ in range(3):  # it waits at the head of the line: no poll
+        syncer.run_once(now=LATER)
+    gateway.finish_upstream_tasks()
+
+    before = now_ms()
+    syncer.run_once(now=LATER)
+
+    sent = Task.get_by_id(waiting)
+    assert sent.status == "submitted" and sent.poll_count == 0
+    assert before + 2_000 <= sent.next_poll_at <= now_ms() + 2_000
+
+
+def test_a_pass_that_only_finds_the_queue_still_waiting_reports_no_work(gateway):
+    _full_channel_with_a_queue(gateway, running=1, queued=2)
+    syncer = gateway.syncer(queue_watch_ms=500)
+    worker = Worker(gateway.context.settings, gateway.context.upstreams, policy=syncer.policy)
+
+    assert syncer.run_once(now=now_ms()) == 0  # polls not due yet, no free slot
+    assert worker._drain() == 0.5  # the worker looks again after the watch interval
+    worker.syncer.close()
+
+
+def test_submits_at_once_never_take_more_slots_than_the_channel_has(gateway):
+    upstream = gateway.add_upstream("sim")
+    Channel.update(max_concurrency=3).execute()
+    ada = gateway.tenant("ada")
+    start = threading.Barrier(10)
+
+    def submit(index: int) -> None:
+        start.wait()
+        ada.key.create(T2V, {"prompt": f"p{index}"})
+
+    threads = [threading.Thread(target=submit, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(upstream.jobs()) == 3
+    assert sorted(statuses().values()) == ["queued"] * 7 + ["submitted"] * 3
+
+
+def test_a_new_task_does_not_take_the_slot_a_queued_task_waits_for(gateway):
+    upstream, (_, waiting) = _full_channel_with_a_queue(gateway, running=1, queued=1)
+    gateway.finish_upstream_tasks()
+    syncer = gateway.syncer()
+    syncer.poll_due(now=LATER)  # the gateway sees the slot free
+
+    late = gateway.tenant("bob").key.create(T2V, {"prompt": "late"})["task_id"]
+
+    assert statuses()[late] == "queued" and len(upstream.jobs()) == 1
+    syncer.drain_queue()
+    assert (statuses()[waiting], statuses()[late]) == ("submitted", "queued")
+
+
+def test_a_new_task_passes_tasks_queued_for_a_channel_it_does_not_use(gateway):
+    _, (_, waiting) = _full_channel_with_a_queue(gateway, running=1, queued=1)
+    other = gateway.add_upstream("v16")
+    (Channel.update(allowed_models=["kling-v1-6"], max_concurrency=1)
+     .where(Channel.name == "v16").execute())
+
+    task = gateway.tenant("bob").key.create(T2V, {"prompt": "x", "model_name": "kling-v1-6"})
+
+    assert statuses()[task["task_id"]] == "submitted" and len(other.jobs()) == 1
+    assert statuses()[waiting] == "queued"
+
+
+def test_only_the_worker_holding_the_head_of_the_line_sends_from_it(gateway):
+    upstream, ids = _full_channel_with_a_queue(gateway, running=1, queued=3)
+    gateway.finish_upstream_tasks()
+    gateway.syncer("first").poll_due(now=LATER)  # a slot is free
+    held = task_store.claim_queue_head("first", now_ms(), 1, 60_000)
+    second = gateway.syncer("second")
+
+    assert [task.id for task in held] == [ids[1]]
+    assert second.drain_queue() == Drain(moved=0, waiting=True)
+    assert len(upstream.jobs()) == 1  # nobody overtook the head
+    task_store.release(ids[1], "first", 0, count_poll=False)
+    assert second.drain_queue().moved == 1 and statuses()[ids[1]] == "submitted"
 
 
 def test_queued_too_long_fails_and_is_refunded(gateway):

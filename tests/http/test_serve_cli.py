@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +23,12 @@ import pytest
 import requests
 
 from kling_gateway import kling_jwt
+from kling_gateway.services import accounts, channels
+from kling_gateway.simulator.settings import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from kling_gateway.storage.db import database, open_database
+from kling_gateway.storage.migrations import migrate
+from kling_gateway.storage.models import Task
+from tests.support.processes import wait_until_answering
 
 START_SECONDS = 90
 """Generous: ``--workers`` spawns fresh interpreters that import the whole app."""
@@ -202,11 +208,48 @@ def _running(pid: int) -> bool:
     return state != "Z"
 
 
+SLOW_UPSTREAM_SECONDS = 120
+"""How long the upstream holds a create: far longer than the test waits for the workers."""
+
+
+@contextmanager
+def slow_upstream_deployment(database_url: str) -> Iterator[str]:
+    """A simulator whose ``#sim-slow`` creates answer after SLOW_UPSTREAM_SECONDS, a channel to
+    it and a user 'ada'; yields ada's API key."""
+    port = free_port()
+    simulator = subprocess.Popen(
+        [shutil.which("kling-gateway", path=str(Path(sys.executable).parent)), "simulator",
+         "--port", str(port), "--slow-seconds", str(SLOW_UPSTREAM_SECONDS)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    try:
+        wait_until_answering(f"http://127.0.0.1:{port}/v1/openapi.json", simulator)
+        open_database(database_url)
+        migrate()
+        channels.add_channel("sim", access_key=DEFAULT_ACCESS_KEY, secret_key=DEFAULT_SECRET_KEY,
+                             base_url=f"http://127.0.0.1:{port}")
+        accounts.create_user("ada", balance=1000 * 10_000)
+        api_key = accounts.create_token("ada").api_key
+        database.close()
+        yield api_key
+    finally:
+        simulator.kill()  # its slow answer would hold a graceful stop
+        simulator.wait(timeout=30)
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc (Linux)")
-def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
-    env = clean_env(KLING_GATEWAY_DATABASE_URL=f"sqlite:///{tmp_path / 'gateway.sqlite3'}")
-    with serve_process(tmp_path, "--workers", "2", "--no-worker", env=env) as served:
+def test_workers_stop_when_their_supervisor_is_killed(tmp_path, database_url):
+    """Idle keep-alive connections and a request in flight that the upstream holds for minutes
+    must not keep them: a killed supervisor leaves nobody to stop them later."""
+    with slow_upstream_deployment(database_url) as api_key, \
+            serve_process(tmp_path, "--workers", "2", "--no-worker",
+                          env=clean_env(KLING_GATEWAY_DATABASE_URL=database_url)) as served:
         served.wait_until_answering("/healthz")
+        idle = requests.Session()
+        idle.get(served.base_url + "/healthz", timeout=5)  # stays open, idle
+        in_flight = threading.Thread(target=_create_ignoring_errors, daemon=True, args=(
+            served.base_url, api_key, {"prompt": "take your time #sim-slow"}))
+        in_flight.start()
+        _wait_until_in_flight(database_url)
         workers = _children(served.process.pid)
         assert workers, "uvicorn's supervisor has started its workers"
         served.process.kill()  # no SIGTERM for the workers: they must notice on their own
@@ -218,3 +261,21 @@ def test_workers_stop_when_their_supervisor_is_killed(tmp_path):
     with socket.socket() as sock:  # a restarted gateway can listen there (as uvicorn binds)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", int(served.base_url.rsplit(":", 1)[1])))
+
+
+def _create_ignoring_errors(base_url: str, api_key: str, body: dict) -> None:
+    with suppress(requests.RequestException):
+        requests.post(f"{base_url}/v1/videos/text2video", json=body, timeout=300,
+                      headers={"Authorization": f"Bearer {api_key}"})
+
+
+def _wait_until_in_flight(database_url: str) -> None:
+    """Until the gateway has the task on record and is waiting for the upstream's answer."""
+    open_database(database_url)
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not Task.select().where(Task.status == "submitting").exists():
+            assert time.monotonic() < deadline, "the create never reached the gateway"
+            time.sleep(0.1)
+    finally:
+        database.close()

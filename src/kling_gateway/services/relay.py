@@ -29,7 +29,8 @@ from kling_gateway.upstream.errors import (
 log = logging.getLogger(__name__)
 BUSY_CODE = 1303
 COOL_DOWN_CODES = {1302, BUSY_CODE}
-"""The channel is at its rate or concurrency limit for now: cool it down, try another."""
+"""The channel is at its rate (1302: cooled down) or concurrency limit (1303: full until one
+of its tasks ends) for now: try another."""
 
 
 def _moves_on(refusal: UpstreamRefused) -> bool:
@@ -61,28 +62,31 @@ def as_kling_error(error: UpstreamError | None) -> KlingError:
 
 def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: dict[str, Any],
               gateway_task_id: str, *,
-              before_attempt: Callable[[Channel], None] = lambda channel: None,
+              before_attempt: Callable[[Channel], bool] = lambda channel: True,
               ) -> tuple[Channel, dict[str, Any]]:
     """Create the task on the first channel that takes it. ``before_attempt`` records the
-    channel before each request, so a crash mid-request leaves the place to look it up.
-    Raises AllChannelsBusy when every channel that could take the task said 1303 (the others'
-    keys, account or model refused), else a KlingError if none took it."""
+    channel before each request, so a crash mid-request leaves the place to look it up, and
+    answers False when the channel turned out to have no free slot. Raises AllChannelsBusy
+    when every channel that could take the task was full (it said 1303, or had no slot; the
+    others' keys, account or model refused), else a KlingError if none took it."""
     last: UpstreamError | None = None
     busy = unfit = 0
     for channel in channels:
         client = upstreams.client_for(channel)
-        before_attempt(channel)
+        if not before_attempt(channel):
+            busy += 1
+            continue
         try:
             return channel, client.post(path, body)
         except UpstreamRefused as refusal:
             if not _moves_on(refusal):
                 raise error_for_code(refusal.code, refusal.message) from refusal
-            _set_aside(upstreams, channel, refusal)
+            _set_aside(upstreams, channel, refusal, gateway_task_id)
             busy += refusal.code == BUSY_CODE
             unfit += rotation.is_channel_fault(refusal)
             last = refusal
         except UpstreamUnreachable as failure:
-            _set_aside(upstreams, channel, failure)
+            _set_aside(upstreams, channel, failure, gateway_task_id)
             last = failure
         except UpstreamAmbiguous as doubt:
             try:
@@ -92,7 +96,7 @@ def send_task(upstreams: Upstreams, channels: list[Channel], path: str, body: di
                 raise SubmitUnresolved(channel, lookup_failure) from doubt
             if found is not None:
                 return channel, found
-            _set_aside(upstreams, channel, doubt)
+            _set_aside(upstreams, channel, doubt, gateway_task_id)
             last = doubt
     if busy and busy + unfit == len(channels):
         raise AllChannelsBusy()
@@ -121,11 +125,18 @@ def send_once(upstreams: Upstreams, channels: list[Channel], path: str,
     raise as_kling_error(last)
 
 
-def _set_aside(upstreams: Upstreams, channel: Channel, error: UpstreamError) -> None:
+def _set_aside(upstreams: Upstreams, channel: Channel, error: UpstreamError,
+               sending: str | None = None) -> None:
     """Keep the next requests off a channel that failed: out of rotation when its keys or
-    account are refused, cooling down when busy or unreachable; a model it may not use only
-    moves this request on."""
+    account are refused, full until one of its tasks ends when it said 1303, cooling down when
+    rate-limited or unreachable; a model it may not use only moves this request on."""
     if rotation.take_out_if_broken(channel, error):
+        return
+    if isinstance(error, UpstreamRefused) and error.code == BUSY_CODE:
+        # Not a failure: the channel is full until one of its tasks ends, and is then used at
+        # once (a cool-down would leave freed slots unused).
+        log.info("channel %s is full (1303), trying the next one", channel.name)
+        upstreams.note_full(channel.id, sending=sending)
         return
     log.warning("channel %s failed, trying the next one: %r", channel.name, error)
     if not (isinstance(error, UpstreamRefused) and error.code == rotation.NO_MODEL_CODE):

@@ -1,11 +1,14 @@
 """Background sync: tasks finish on their own.
 
 Each pass first checks the channels out of rotation whose turn has come (``rotation``), then
-claims the tasks that are due (with a lease, so several workers never handle the same
-task at once), then for each one: sends a queued task, reconciles a ``submitting`` one the
-gateway lost track of, polls a running one, or fails (and refunds) a task that waited or ran too
-long. Polling backs off from a couple of seconds to a ceiling; requests are spread over a thread
-pool with a cap per channel.
+claims the tasks that are due (with a lease, so several workers never handle the same task at
+once), then for each one: reconciles a ``submitting`` one the gateway lost track of, polls a
+running one, or fails (and refunds) a task that ran too long. Polling backs off from a couple of
+seconds to a ceiling; requests are spread over a thread pool with a cap per channel.
+
+The queue drains on its own: queued tasks go oldest first as soon as a channel has room, and
+while they wait for full channels, the tasks running there are read every ``queue_watch_ms``
+whatever their poll schedule, so a slot that frees is used at once.
 """
 
 from __future__ import annotations
@@ -63,12 +66,29 @@ class SyncPolicy:
     at the gateway (Kling's clock may differ from ours)."""
     lost_after_ms: int = tasks.LOST_AFTER_MS
     """A ``submitting`` task this old lost its request (a crash): reconcile it."""
+    queue_batch: int = 20
+    """Queued tasks leased at a time from the head of the line."""
+    queue_watch_ms: int = 250
+    """While tasks wait for full channels, the tasks running on them are read from upstream
+    (one walk of the list per channel and family) this often, due or not: a slot that frees
+    is seen, and used, within this long. It is also the pause between two looks at a queue
+    that waits."""
 
     def next_poll_in(self, polls: int) -> int:
         return min(self.poll_ceiling_ms, int(self.first_poll_ms * self.backoff ** polls))
 
 
 DEFAULT_POLICY = SyncPolicy()
+
+
+@dataclass(frozen=True)
+class Drain:
+    """What one look at the queue did."""
+
+    moved: int
+    """Queued tasks that left the queue: sent, or failed (refused upstream, waited too long)."""
+    waiting: bool
+    """Tasks still wait for a free slot."""
 
 
 class Syncer:
@@ -85,7 +105,13 @@ class Syncer:
         self._channel_pace: dict[int | None, Pace] = {}
 
     def run_once(self, now: int | None = None) -> int:
-        """Handle every task due by ``now`` (default: now); returns how many were handled."""
+        """Handle every task due by ``now`` (default: now), then send what the queue can;
+        returns how many tasks were handled (0: nothing was due and nothing could be sent)."""
+        now = now_ms() if now is None else now
+        return self.poll_due(now) + self.drain_queue(now).moved
+
+    def poll_due(self, now: int | None = None) -> int:
+        """Handle every in-flight task due by ``now`` (default: now); returns how many."""
         now = now_ms() if now is None else now
         self._check_channels(now)  # first: a channel back in rotation takes queued tasks now
         claimed = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms)
@@ -95,7 +121,7 @@ class Syncer:
         # it open for the next one).
         list(self._pool.map(self._handle_and_release,
                             [t for t in claimed if t.id not in listed]))
-        return len(claimed) + self._dispatch_queue(now)
+        return len(claimed)
 
     def _check_channels(self, now: int) -> None:
         """Ask each channel out of rotation whose turn has come whether it works again."""
@@ -111,11 +137,7 @@ class Syncer:
 
     def _list_groups(self, claimed: list[Task]) -> dict[tuple[int, str], list[Task]]:
         """Running tasks by channel and family, the groups large enough to read from the list."""
-        groups: dict[tuple[int, str], list[Task]] = {}
-        for task in claimed:
-            if task.upstream_task_id and task.channel_id and task.status in _RUNNING:
-                groups.setdefault((task.channel_id, task.family), []).append(task)
-        return {key: group for key, group in groups.items()
+        return {key: group for key, group in _by_channel_and_family(claimed).items()
                 if len(group) >= self.policy.list_from}
 
     def _claim_list_groups(self, claimed: list[Task], now: int) -> list[Task]:
@@ -135,14 +157,17 @@ class Syncer:
         """Read large groups of running tasks page by page; answers the ids it handled."""
         handled: set[str] = set()
         for (channel_id, family), group in self._list_groups(claimed).items():
-            handled |= self._walk_list(channel_id, family, group)
+            handled |= self._walk_list(channel_id, family, group).seen
         return handled
 
-    def _walk_list(self, channel_id: int, family: str, group: list[Task]) -> set[str]:
+    def _walk_list(self, channel_id: int, family: str, group: list[Task], *,
+                   scheduled: bool = True) -> _Walk:
         """Read the channel's list of ``family`` until every task of ``group`` was seen; a task
         whose state moved goes through ``apply_upstream`` (the state machine) on the pool while
         the next pages are read; for the rest, which are most of them, only the bookkeeping of
-        a poll is written, in a few statements for all. Answers the ids seen."""
+        a poll is written, in a few statements for all (not ``scheduled``: a look the poll
+        schedule did not ask for, on tasks that may be leased; see ``_note_read``). Answers
+        what the walk found."""
         wanted = {task.upstream_task_id: task for task in group}
         channel = Channel.get_by_id(channel_id)
         client = self.upstreams.client_for(channel)
@@ -169,9 +194,12 @@ class Syncer:
                     or _created_before(rows[-1], oldest)):
                 break
         wait_for(walk.applying)
-        self._release(walk.unchanged, synced_at=now_ms())
-        self._release(walk.settled)
-        return walk.seen
+        if scheduled:
+            self._release(walk.unchanged, synced_at=now_ms())
+            self._release(walk.settled)
+        else:
+            self._note_read(walk.unchanged)
+        return walk
 
     def _take(self, walk: _Walk, task: Task, row: dict[str, Any]) -> None:
         walk.seen.add(task.id)
@@ -194,11 +222,22 @@ class Syncer:
     def _release(self, polled: list[Task], *, synced_at: int | None = None) -> None:
         """Hand back polled tasks, each due again after its backoff."""
         start = now_ms() if synced_at is None else synced_at
-        waits: dict[int, list[str]] = {}
-        for task in polled:
-            waits.setdefault(self.policy.next_poll_in(task.poll_count), []).append(task.id)
-        for wait, task_ids in waits.items():
+        for wait, task_ids in self._by_wait(polled).items():
             task_store.release_many(task_ids, self.owner, start + wait, synced_at=synced_at)
+
+    def _note_read(self, read: list[Task]) -> None:
+        """Tasks read out of their schedule, unchanged: their next poll is put off by the
+        interval they are at."""
+        start = now_ms()
+        for wait, task_ids in self._by_wait(read).items():
+            task_store.note_read(task_ids, start, start + wait)
+
+    def _by_wait(self, group: list[Task]) -> dict[int, list[str]]:
+        """Task ids by the wait before their next poll."""
+        waits: dict[int, list[str]] = {}
+        for task in group:
+            waits.setdefault(self.policy.next_poll_in(task.poll_count), []).append(task.id)
+        return waits
 
     @staticmethod
     @releasing_connection
@@ -208,28 +247,87 @@ class Syncer:
         except Exception:  # one broken task must not stop the others; it is retried later
             log.exception("sync of task %s failed", task.id)
 
-    def _dispatch_queue(self, now: int) -> int:
-        """Send queued tasks oldest first while slots are free; the first one that stays queued
-        means every channel is still full, and the rest keep their place in line."""
-        queued = task_store.claim_due(self.owner, now, self.policy.batch, self.policy.lease_ms,
-                                      queued=True)
-        still_full = False
-        for task in queued:
-            if still_full:  # keep its place in line; only check how long it has waited
-                self._expired(task, TaskStatus.QUEUED, now_ms())
-                task_store.release(task.id, self.owner, next_poll_at=now, count_poll=False)
+    def drain_queue(self, now: int | None = None) -> Drain:
+        """Send queued tasks oldest first while a channel has room for the head of the line.
+        When it finds none, read the tasks running on the full channels it waits for, and go
+        on if one of them ended. Only the worker holding the head sends (see
+        ``claim_queue_head``)."""
+        now = now_ms() if now is None else now
+        moved, watched = 0, False
+        while (head := task_store.queue_head()) is not None:
+            if head.lease_owner not in (None, self.owner) and (head.lease_until or 0) >= now:
+                break  # another worker is sending from the queue
+            if not (self._has_room_for(head)
+                    or self._too_old(head, TaskStatus.QUEUED, now_ms())):
+                if watched or not self._watch(head, now):
+                    break
+                watched = True
                 continue
-            self._handle_and_release(task, retry_in_ms=0)
-            still_full = task_store.status_of(task.id) == TaskStatus.QUEUED
-        return len(queued)
+            sent, stuck = self._send_head(now)
+            moved += sent
+            if stuck or not sent:
+                break
+        return Drain(moved, waiting=head is not None)
+
+    def _has_room_for(self, task: Task) -> bool:
+        """Whether sending ``task`` now would not just queue it again: a channel has room, or
+        none takes its model any more (it fails)."""
+        return (bool(self.upstreams.candidates(task.model_name))
+                or not self.upstreams.serves(task.model_name))
+
+    def _send_head(self, now: int) -> tuple[int, bool]:
+        """Lease the head of the line and send it, oldest first, until one stays queued (no
+        room after all); it and the rest keep their places. Answers how many left the queue
+        and whether one stayed."""
+        line = task_store.claim_queue_head(self.owner, now, self.policy.queue_batch,
+                                           self.policy.lease_ms)
+        for index, task in enumerate(line):
+            if not self._send_queued(task):
+                task_store.release_many([t.id for t in line[index + 1:]], self.owner, now,
+                                        count_poll=False)
+                return index, True
+        return len(line), False
+
+    def _send_queued(self, task: Task) -> bool:
+        """Send one leased queued task; whether it left the queue. A task that stays is due
+        again at once; one that went starts its polls like any new task (waiting is no poll).
+        Not paced like polls: a create goes only into a free slot, so the channel's capacity
+        bounds them, as it bounds the creates of the gateway's own submits."""
+        left = False
+        try:
+            if not self._expired(task, TaskStatus.QUEUED, now_ms()):
+                tasks.dispatch_queued(GatewayContext(self.settings, self.upstreams), task)
+            left = task_store.status_of(task.id) != TaskStatus.QUEUED
+        except Exception:  # one broken task must not stop the others; it is retried later
+            log.exception("sending queued task %s failed", task.id)
+        finally:
+            wait = self.policy.next_poll_in(task.poll_count) if left else 0
+            task_store.release(task.id, self.owner, now_ms() + wait, count_poll=False)
+        return left
+
+    def _watch(self, head: Task, now: int) -> bool:
+        """Read the tasks running on the full channels ``head`` waits for (those not read
+        within ``queue_watch_ms``), whatever their poll schedule: whether the state of any of
+        them moved (one that ended freed its slot). Leased ones too: a lease keeps two workers
+        from polling one task, and this is one read of the list for all; a move it finds
+        goes through the state machine, which lets only one of two readers apply it."""
+        full = [channel.id for channel in self.upstreams.full(head.model_name)]
+        if not full:
+            return False
+        running = task_store.running_on(full, now - self.policy.queue_watch_ms,
+                                        self.policy.list_page_size)
+        moved = False
+        for (channel_id, family), group in _by_channel_and_family(running).items():
+            moved |= bool(self._walk_list(channel_id, family, group, scheduled=False).settled)
+        return moved
 
     def close(self) -> None:
         """Let the polls in flight finish, then hand back any lease still held."""
         self._pool.shutdown(wait=True)
         task_store.release_all(self.owner)
 
-    def _handle_and_release(self, task: Task, retry_in_ms: int | None = None) -> None:
-        wait = self.policy.next_poll_in(task.poll_count) if retry_in_ms is None else retry_in_ms
+    def _handle_and_release(self, task: Task) -> None:
+        wait = self.policy.next_poll_in(task.poll_count)
         try:
             with self._slot(task.channel_id):
                 self._handle(task)
@@ -244,9 +342,7 @@ class Syncer:
         status = TaskStatus(task.status)
         if self._expired(task, status, now):
             return
-        if status is TaskStatus.QUEUED:
-            tasks.dispatch_queued(GatewayContext(self.settings, self.upstreams), task)
-        elif status is TaskStatus.SUBMITTING and now - task.updated_at <= self.policy.lost_after_ms:
+        if status is TaskStatus.SUBMITTING and now - task.updated_at <= self.policy.lost_after_ms:
             return  # its create request may still be on its way: leave it alone for now
         elif status is TaskStatus.SUBMITTING and task.channel_id is None:
             task_states.advance(task.id, TaskStatus.QUEUED)  # never sent anywhere: send it
@@ -255,16 +351,21 @@ class Syncer:
                                    lost_after_ms=self.policy.lost_after_ms)
 
     def _expired(self, task: Task, status: TaskStatus, now: int) -> bool:
+        """Fail (and refund) a task that waited or ran too long; whether it did."""
+        reason = self._too_old(task, status, now)
+        if reason:
+            task_states.advance(task.id, TaskStatus.FAILED, status_msg=reason)
+        return bool(reason)
+
+    def _too_old(self, task: Task, status: TaskStatus, now: int) -> str:
+        """Why the task waited or ran too long; empty if it did not."""
         age_ms = now - task.created_at
         if status is TaskStatus.QUEUED and age_ms > self.settings.queue_timeout_seconds * 1000:
-            reason = (f"no upstream slot became free within "
-                      f"{self.settings.queue_timeout_seconds // 60} minutes")
-        elif age_ms > self.settings.task_timeout_seconds * 1000:
-            reason = f"the task did not finish within {self.settings.task_timeout_seconds} s"
-        else:
-            return False
-        task_states.advance(task.id, TaskStatus.FAILED, status_msg=reason)
-        return True
+            return (f"no upstream slot became free within "
+                    f"{self.settings.queue_timeout_seconds // 60} minutes")
+        if age_ms > self.settings.task_timeout_seconds * 1000:
+            return f"the task did not finish within {self.settings.task_timeout_seconds} s"
+        return ""
 
     @contextmanager
     def _slot(self, channel_id: int | None) -> Iterator[None]:
@@ -287,6 +388,16 @@ class _Walk:
     settled: list[Task] = field(default_factory=list)
     """Moved by the state machine (``applying``) or failed for their age."""
     applying: list[Future[None]] = field(default_factory=list)
+
+
+def _by_channel_and_family(claimed: list[Task]) -> dict[tuple[int, str], list[Task]]:
+    """The running tasks among ``claimed`` that Kling's task lists can answer for, by channel
+    and family."""
+    groups: dict[tuple[int, str], list[Task]] = {}
+    for task in claimed:
+        if task.upstream_task_id and task.channel_id and task.status in _RUNNING:
+            groups.setdefault((task.channel_id, task.family), []).append(task)
+    return groups
 
 
 def _created_before(row: dict[str, Any], moment_ms: int) -> bool:

@@ -72,12 +72,22 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
             watermark_enabled=watermark_choice(body),
             callback_url=body.get("callback_url") or None, created_at=now, updated_at=now,
             next_poll_at=now + FIRST_POLL_MS, callback_secret=callback_secret,
-            # The first channel to try is on record before it is asked (crash recovery).
-            channel=channels[0].id if channels else None)
+            channel=_first_on_record(upstreams, channels, family))
         billing.charge(caller, bill, task_id=task_id)
         callbacks.enqueue(task, now)  # the client hears "submitted" first
-    return (_send(upstreams, task, body, channels, context.settings.public_url)
-            or task_store.get(task_id))
+    return (_send(upstreams, task, body, channels, context.settings.public_url,
+                  behind_queue=True) or task_store.get(task_id))
+
+
+def _first_on_record(upstreams: Upstreams, channels: list[Channel],
+                     family: Family) -> int | None:
+    """The first channel to try, on record before it is asked (crash recovery) in the write
+    that precedes the request; None when that channel has a limit, since then it is recorded
+    only once a slot is taken (``_send``)."""
+    if not channels:
+        return None
+    limited = upstreams.slots(channels[0]) is not None and family is not Family.MULTI_ELEMENTS
+    return None if limited else channels[0].id
 
 
 def upstream_body(task: Task, body: dict[str, Any],
@@ -102,17 +112,24 @@ def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: di
 
 
 def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list[Channel],
-          public_url: str | None) -> Task | None:
+          public_url: str | None, *, behind_queue: bool) -> Task | None:
     """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
-    Answers the task as Kling's answer moved it, if it did."""
+    Answers the task as Kling's answer moved it, if it did. ``behind_queue``: a new task, which
+    takes no slot that a queued task is waiting for."""
     family = Family(task.family)
     if not channels and upstreams.serves(task.model_name) and family is not Family.MULTI_ELEMENTS:
         _queue(task.id)
         return None
 
-    def record_channel(attempt: Channel) -> None:  # before each request: where to look it up
+    def record_channel(attempt: Channel) -> bool:  # before each request: where to look it up
+        slots = upstreams.slots(attempt)
+        # An edit goes to the account holding its session, full or not, as it always did: the
+        # queue would send it to any channel.
+        if slots is not None and family is not Family.MULTI_ELEMENTS:
+            return task_store.take_slot(task.id, attempt, slots, behind_queue=behind_queue)
         if attempt.id != task.channel_id:
             task_states.touch(task.id, channel=attempt.id)
+        return True
 
     try:
         channel, data = relay.send_task(
@@ -142,13 +159,20 @@ def _queue(task_id: str) -> None:
 
 
 def dispatch_queued(context: GatewayContext, task: Task) -> None:
-    """Try a queued task again (the worker calls this, oldest first)."""
-    if not task_states.advance(task.id, TaskStatus.SUBMITTING):
+    """Try a queued task again (the worker calls this, oldest first); while no channel has
+    room for it, it stays queued untouched."""
+    upstreams = context.upstreams
+    channels = upstreams.candidates(task.model_name)
+    if not channels and upstreams.serves(task.model_name):
         return
-    channels = context.upstreams.candidates(task.model_name)
+    sending = task_states.advance(task.id, TaskStatus.SUBMITTING, believed=TaskStatus.QUEUED,
+                                  channel=_first_on_record(upstreams, channels,
+                                                           Family(task.family)))
+    if sending is None:
+        return
     try:
-        _send(context.upstreams, task, task_store.request_body_of(task.id), channels,
-              context.settings.public_url)
+        _send(upstreams, sending, task_store.request_body_of(task.id), channels,
+              context.settings.public_url, behind_queue=False)
     except KlingError as refusal:
         log.info("queued task %s refused upstream: %s", task.id, refusal.message)
 

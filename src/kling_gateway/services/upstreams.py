@@ -8,15 +8,12 @@ import threading
 import time
 from collections.abc import Callable
 
-from peewee import fn
-
 from kling_gateway.config import Settings
-from kling_gateway.domain.tasks import TaskStatus
-from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage.models import Channel
 from kling_gateway.storage.prepared import PreparedQuery
 from kling_gateway.upstream.client import DEFAULT_TIMEOUTS, KlingClient, Timeouts
 
-_FINAL = (TaskStatus.SUCCEED, TaskStatus.FAILED)
 _IN_ROTATION = PreparedQuery(Channel, lambda: (
     Channel.select().where((Channel.enabled == True)  # noqa: E712  (peewee's SQL = TRUE)
                            & Channel.broken_at.is_null())))
@@ -37,6 +34,9 @@ class Upstreams:
         self._lock = threading.Lock()
         self._clients: dict[int, tuple[tuple[str, str, str], KlingClient]] = {}
         self._cooling_until: dict[int, float] = {}
+        self._full_at: dict[int, tuple[int, float]] = {}
+        """Channel → (the slots its account turned out to have, until when that is believed),
+        learned from a 1303."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Upstreams:
@@ -63,16 +63,48 @@ class Upstreams:
         with self._lock:
             return self._clock() < self._cooling_until.get(channel_id, 0.0)
 
+    def note_full(self, channel_id: int, *, sending: str) -> None:
+        """The channel answered 1303 to the task ``sending``: its account has no free slot
+        beside the gateway's other tasks in flight on it. Until one of those ends, it is full;
+        the account may also run tasks of others, so this is forgotten after a cool-down and
+        the channel is tried again."""
+        slots = task_store.count_in_flight(channel_id, besides=sending)
+        with self._lock:
+            self._full_at[channel_id] = (slots, self._clock() + self._cooldown_seconds)
+
     def candidates(self, model: str | None) -> list[Channel]:
         """Channels to try, best first: the highest priority first, weighted-random within a
         priority; channels cooling down, full, disabled, out of rotation or not allowing the model
         are left out."""
-        usable = [c for c in _IN_ROTATION.rows()
-                  if _allows(c, model) and not self.is_cooling(c.id) and _has_room(c)]
+        usable = [c for c in self._usable(model) if self._has_room(c)]
         ordered: list[Channel] = []
         for priority in sorted({c.priority for c in usable}, reverse=True):
             ordered += self._weighted_order([c for c in usable if c.priority == priority])
         return ordered
+
+    def full(self, model: str | None) -> list[Channel]:
+        """The channels that would take ``model`` but have no free slot: one frees when a task
+        in flight on them ends."""
+        return [c for c in self._usable(model) if not self._has_room(c)]
+
+    def _usable(self, model: str | None) -> list[Channel]:
+        return [c for c in _IN_ROTATION.rows()
+                if _allows(c, model) and not self.is_cooling(c.id)]
+
+    def _has_room(self, channel: Channel) -> bool:
+        slots = self.slots(channel)
+        return slots is None or task_store.count_in_flight(channel.id) < slots
+
+    def slots(self, channel: Channel) -> int | None:
+        """How many tasks the channel takes at once: its ``max_concurrency``, or fewer if its
+        account said so lately; None: no known limit."""
+        with self._lock:
+            learned, until = self._full_at.get(channel.id, (None, 0.0))
+            if learned is not None and self._clock() >= until:
+                del self._full_at[channel.id]
+                learned = None
+        limits = [n for n in (channel.max_concurrency, learned) if n is not None]
+        return min(limits) if limits else None
 
     def serves(self, model: str | None) -> bool:
         """Whether any channel in rotation takes ``model`` at all, busy or not (a task then
@@ -97,11 +129,3 @@ class Upstreams:
 
 def _allows(channel: Channel, model: str | None) -> bool:
     return not channel.allowed_models or model is None or model in channel.allowed_models
-
-
-def _has_room(channel: Channel) -> bool:
-    if channel.max_concurrency is None:
-        return True
-    running = (Task.select(fn.COUNT(Task.id))
-               .where((Task.channel == channel.id) & Task.status.not_in(_FINAL)).scalar())
-    return running < channel.max_concurrency

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
@@ -10,8 +12,12 @@ from peewee import IntegrityError, ModelSelect, ModelUpdate
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.tasks import TaskStatus
-from kling_gateway.storage.db import is_postgres, write_transaction
-from kling_gateway.storage.models import LedgerEntry, Task, UpstreamVideo
+from kling_gateway.storage.db import (
+    commit_without_waiting_for_disk,
+    is_postgres,
+    write_transaction,
+)
+from kling_gateway.storage.models import Channel, LedgerEntry, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 
 READ_COLUMNS = tuple(field for field in Task._meta.sorted_fields
@@ -152,25 +158,94 @@ def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
 
 
 IN_FLIGHT = (TaskStatus.SUBMITTING, TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
+_RUNNING = (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
 
 
-def claim_due(owner: str, now: int, limit: int, lease_ms: int, *,
-              queued: bool = False) -> list[Task]:
-    """Lease up to ``limit`` tasks whose next look is due: in-flight ones most overdue first,
-    or (``queued``) queued ones oldest first. On PostgreSQL rows another worker is claiming are
-    skipped (``FOR UPDATE SKIP LOCKED``); on SQLite the write lock taken up front serialises
-    claimers."""
-    statuses = (TaskStatus.QUEUED,) if queued else IN_FLIGHT
-    order = (Task.created_at, Task.id) if queued else (Task.next_poll_at, Task.id)
-    return _lease(Task.status.in_(statuses), order, owner, now, limit, lease_ms)
+def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:
+    """Tasks holding one of the channel's slots (sent or being sent, not final), but for the
+    task ``besides``."""
+    query = Task.select(Task.id).where((Task.channel == channel_id)
+                                       & Task.status.in_(IN_FLIGHT))
+    if besides is not None:
+        query = query.where(Task.id != besides)
+    return query.count()
+
+
+def take_slot(task_id: str, channel: Channel, slots: int, *, behind_queue: bool) -> bool:
+    """Record ``channel`` on the task if it has a free slot: fewer than ``slots`` tasks in
+    flight on it besides this one and (``behind_queue``) no queued task it would take, since
+    those go first. One taker at a time per channel (SQLite's write lock; on PostgreSQL the
+    channel's row), so two never both take its last slot."""
+    with write_transaction():
+        if is_postgres():
+            Channel.select(Channel.id).where(Channel.id == channel.id).for_update().first()
+        if count_in_flight(channel.id, besides=task_id) >= slots:
+            return False
+        if behind_queue and _queued_for(channel):
+            return False
+        Task.update(channel=channel.id).where(Task.id == task_id).execute()
+    return True
+
+
+def _queued_for(channel: Channel) -> bool:
+    queued = Task.select(Task.id).where(Task.status == TaskStatus.QUEUED)
+    if channel.allowed_models:
+        queued = queued.where(Task.model_name.in_(channel.allowed_models)
+                              | Task.model_name.is_null())
+    return queued.exists()
+
+
+def claim_due(owner: str, now: int, limit: int, lease_ms: int) -> list[Task]:
+    """Lease up to ``limit`` in-flight tasks whose next look is due, most overdue first. On
+    PostgreSQL rows another worker is claiming are skipped (``FOR UPDATE SKIP LOCKED``); on
+    SQLite the write lock taken up front serialises claimers."""
+    return _lease(Task.status.in_(IN_FLIGHT), (Task.next_poll_at, Task.id), owner, now, limit,
+                  lease_ms)
+
+
+def queue_head() -> Task | None:
+    """The oldest queued task, leased or not: the next to go when a slot frees."""
+    return (Task.select(*READ_COLUMNS).where(Task.status == TaskStatus.QUEUED)
+            .order_by(Task.created_at, Task.id).first())
+
+
+def claim_queue_head(owner: str, now: int, limit: int, lease_ms: int) -> list[Task]:
+    """Lease the oldest queued tasks, up to ``limit``, from the head of the line to the first
+    one another worker holds; none while another worker holds the head. So only one worker
+    sends from the queue at a time: two would overtake each other, and race for the last free
+    slot of a channel."""
+    query = (Task.select(Task.id, Task.lease_owner, Task.lease_until)
+             .where(Task.status == TaskStatus.QUEUED)
+             .order_by(Task.created_at, Task.id).limit(limit))
+    with write_transaction():
+        if is_postgres():  # a concurrent claimer waits for these leases, then sees them
+            query = query.for_update()
+        ids = []
+        for row in query:
+            if row.lease_owner not in (None, owner) and (row.lease_until or 0) >= now:
+                break
+            ids.append(row.id)
+        for chunk in _chunks(ids):
+            (Task.update(lease_owner=owner, lease_until=now + lease_ms)
+             .where(Task.id.in_(chunk)).execute())
+    return _read_in_order(ids)
+
+
+def running_on(channel_ids: list[int], read_before: int, limit: int) -> list[Task]:
+    """Tasks Kling runs for the gateway on ``channel_ids`` that were not read from upstream
+    since ``read_before``, leased or not, whenever their next poll is due."""
+    return list(Task.select(*READ_COLUMNS).where(
+        Task.status.in_(_RUNNING) & Task.channel.in_(channel_ids)
+        & Task.upstream_task_id.is_null(False)
+        & (Task.synced_at.is_null() | (Task.synced_at < read_before)))
+        .order_by(Task.synced_at, Task.id).limit(limit))
 
 
 def claim_due_running(owner: str, now: int, limit: int, lease_ms: int, *, channel_id: int,
                       family: str, due_by: int | None = None) -> list[Task]:
     """Like ``claim_due``, only the tasks Kling runs for the gateway on one channel in one
     family (the ones its task list can answer for), due by ``due_by`` (default: now)."""
-    running = (Task.status.in_([TaskStatus.SUBMITTED, TaskStatus.PROCESSING])
-               & (Task.channel == channel_id) & (Task.family == family)
+    running = (Task.status.in_(_RUNNING) & (Task.channel == channel_id) & (Task.family == family)
                & Task.upstream_task_id.is_null(False))
     return _lease(running, (Task.next_poll_at, Task.id), owner, now, limit, lease_ms,
                   due_by=due_by)
@@ -188,6 +263,10 @@ def _lease(which: Any, order: tuple[Any, ...], owner: str, now: int, limit: int,
         for chunk in _chunks(ids):
             (Task.update(lease_owner=owner, lease_until=now + lease_ms)
              .where(Task.id.in_(chunk)).execute())
+    return _read_in_order(ids)
+
+
+def _read_in_order(ids: list[str]) -> list[Task]:
     by_id = {task.id: task for chunk in _chunks(ids)
              for task in Task.select(*READ_COLUMNS).where(Task.id.in_(chunk))}
     return [by_id[task_id] for task_id in ids]
@@ -211,10 +290,30 @@ def release_many(task_ids: list[str], owner: str, next_poll_at: int, *,
     """``release`` for many tasks at once; ``synced_at`` also records that the upstream was
     read and nothing changed."""
     synced = {} if synced_at is None else {"synced_at": synced_at}
-    for chunk in _chunks(task_ids):
-        (Task.update(lease_owner=None, lease_until=None, next_poll_at=next_poll_at,
-                     poll_count=Task.poll_count + (1 if count_poll else 0), **synced)
-         .where(Task.id.in_(chunk) & (Task.lease_owner == owner)).execute())
+    with _redoable_write():
+        for chunk in _chunks(task_ids):
+            (Task.update(lease_owner=None, lease_until=None, next_poll_at=next_poll_at,
+                         poll_count=Task.poll_count + (1 if count_poll else 0), **synced)
+             .where(Task.id.in_(chunk) & (Task.lease_owner == owner)).execute())
+
+
+def note_read(task_ids: list[str], synced_at: int, next_poll_at: int) -> None:
+    """Record that the upstream was read and nothing changed, and put the next poll off to
+    ``next_poll_at``, leaving leases and the poll count as they are (a look the schedule did
+    not ask for: it needs no poll soon after, and is no reason to poll less often)."""
+    with _redoable_write():
+        for chunk in _chunks(task_ids):
+            (Task.update(synced_at=synced_at, next_poll_at=next_poll_at)
+             .where(Task.id.in_(chunk)).execute())
+
+
+@contextmanager
+def _redoable_write() -> Iterator[None]:
+    """Handing a lease back need not wait for the disk: were it lost, the lease would run
+    out and the task be looked at again, which is all a release decides."""
+    with write_transaction():
+        commit_without_waiting_for_disk()
+        yield
 
 
 def release_all(owner: str) -> int:
