@@ -111,14 +111,15 @@ def test_watermark_is_echoed_and_adds_a_watermarked_copy(start_simulator):
 
 
 def test_account_costs_in_the_official_shape(sim):
-    sim.api.create(IMG, {"prompt": "two", "n": 2})
+    task_id = sim.api.create(IMG, {"prompt": "two", "n": 2})["task_id"]
     sim.finish_tasks()
-    sim.api.get(IMG)
+    units = float(sim.api.get(f"{IMG}/{task_id}").json()["data"]["final_unit_deduction"])
     answer = sim.api.get("/account/costs", start_time=0, end_time=int(sim.clock() * 1000))
 
     (pack,) = answer.json()["data"]["resource_pack_subscribe_infos"]
     assert answer.json()["data"]["code"] == 0
-    assert pack["remaining_quantity"] == pack["total_quantity"] - 2
+    assert units == 16  # two images of the default model, kling-v3, at 8 image units each
+    assert pack["remaining_quantity"] == pack["total_quantity"] - units
     assert pack["status"] == "online"
     other = sim.api.get("/account/costs", start_time=0, end_time=1, resource_pack_name="nope")
     assert other.json()["data"]["resource_pack_subscribe_infos"] == []
