@@ -1,9 +1,12 @@
 """A client generated from ``openapi/kling.yaml`` by openapi-generator talks to the simulator.
 
 The contract is only useful to third parties if standard tooling turns it into a working client.
-This generates the ``python`` client, installs it into a temporary directory (never the venv),
-imports it in a fresh interpreter and drives a text2video task through the generated API classes,
-with the JWT as the bearer token of the generated ``Configuration``.
+This generates the ``python`` client from the bundled spec the gateway serves as
+``/kling/v1/openapi.json`` (the generator follows the split files' $refs too, to the same models
+and API classes, but then renders the docs' request examples as Java maps), installs it into a
+temporary directory (never the venv), imports it in a fresh interpreter and drives a text2video
+task through the generated API classes, with the JWT as the bearer token of the generated
+``Configuration``.
 """
 
 from __future__ import annotations
@@ -20,10 +23,10 @@ import pytest
 
 from kling_gateway import kling_jwt
 from kling_gateway.simulator.settings import DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY
+from kling_gateway.web.spec import load_spec
 
 pytestmark = pytest.mark.slow
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "openapi" / "kling.yaml"
 PACKAGE = "kling_client"
 RUNTIME_DEPENDENCIES = {  # import name -> distribution the generated setup.py requires
     "pydantic": "pydantic",
@@ -102,9 +105,10 @@ def client_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generator = shutil.which("openapi-generator-cli", path=str(bin_dir))
     assert generator, f"openapi-generator-cli is not installed in {bin_dir} (pip extra 'test')"
     root = tmp_path_factory.mktemp("generated-client")
-    generated, site = root / "generated", root / "site"
+    spec, generated, site = root / "kling.json", root / "generated", root / "site"
+    spec.write_text(json.dumps(load_spec("kling.yaml")), encoding="utf-8")
 
-    result = _run([generator, "generate", "-g", "python", "-i", str(SPEC_PATH),
+    result = _run([generator, "generate", "-g", "python", "-i", str(spec),
                    "-o", str(generated), "--package-name", PACKAGE], timeout=300)
     log = result.stdout + result.stderr
     assert result.returncode == 0, f"the generator rejected the spec:\n{log}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import collections
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import hypothesis
@@ -22,17 +21,17 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-SPEC_DIR = Path(__file__).resolve().parents[2] / "openapi"
+from kling_gateway.web.spec import load_spec
+
 SEED = 20240804
 FAULT_MARKERS = ("#sim-500", "#sim-503", "#sim-crash", "#sim-slow")
 """Prompts carrying these make the simulator fail or stall on purpose (simulator.controls)."""
 
 
 def load_schema(name: str, max_examples: int) -> schemathesis.BaseSchema:
-    """``openapi/{name}`` with examples, coverage and ``max_examples`` fuzzed cases per
-    operation, valid and schema-violating."""
-    schema = schemathesis.openapi.from_path(SPEC_DIR / name,
-                                            config=schemathesis.Config(seed=SEED))
+    """``openapi/{name}``, bundled as the servers serve it, with examples, coverage and
+    ``max_examples`` fuzzed cases per operation, valid and schema-violating."""
+    schema = schemathesis.openapi.from_dict(load_spec(name), config=schemathesis.Config(seed=SEED))
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
         max_examples=max_examples,
