@@ -13,7 +13,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kling_gateway import cli_admin
+from kling_gateway.cli import admin
 from kling_gateway.config import SettingsError
 
 
@@ -115,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _simulator_parser(commands)
-    cli_admin.add_parsers(commands)
+    admin.add_parsers(commands)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
