@@ -287,7 +287,7 @@ def gateway_command(setup: Setup, port: int) -> list[str] | None:
         return None
     return [sys.executable, "-m", "gunicorn", "-k", "uvicorn.workers.UvicornWorker",
             "-w", str(setup.workers), "-b", f"{HOST}:{port}", "--log-level", "warning",
-            "kling_gateway.serve:app_from_env()"]
+            "kling_gateway.cli.serve:app_from_env()"]
 
 
 def floor_command(setup: Setup, port: int, factory: str = "create_app") -> list[str]:

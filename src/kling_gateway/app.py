@@ -33,8 +33,8 @@ from kling_gateway.storage.db import open_database, release_connection, releasin
 from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.web.access import AccessMiddleware
-from kling_gateway.web.app import mount_api, new_app
 from kling_gateway.web.body_limit import BodyLimitMiddleware
+from kling_gateway.web.mounting import mount_api, new_app
 from kling_gateway.web.ops import OpsEndpoints
 
 KLING_BASE_PATHS = ("/kling", "")

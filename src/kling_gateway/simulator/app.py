@@ -25,7 +25,7 @@ from kling_gateway.simulator.callbacks import CallbackOutbox
 from kling_gateway.simulator.selections import SelectionStore
 from kling_gateway.simulator.settings import SimulatorSettings
 from kling_gateway.simulator.tasks import TaskStore
-from kling_gateway.web.app import build_app
+from kling_gateway.web.mounting import build_app
 
 RESULT_VIDEO_SECONDS, RESULT_VIDEO_FPS = 5, 24
 RESULT_IMAGE_SIZE = (512, 288)

@@ -1,30 +1,24 @@
-"""``kling-gateway serve``: the gateway under uvicorn, and ``--demo``, a gateway that works alone.
+"""``kling-gateway serve``: the gateway under uvicorn, its worker processes and their supervision.
 
 Normal mode serves ``create_app(Settings.from_env())``. With more than one worker, uvicorn
-starts each worker from the import string ``kling_gateway.serve:app_from_env``; the database is
-migrated once in the parent first, so the workers find it up to date.
-
-The demo adds what a first run lacks: a SQLite file in the working directory, the Kling
-simulator in a background thread as the upstream channel, a user with money, a fresh token and
-an admin token, and prints everything needed to call it with curl.
+starts each worker from the import string ``kling_gateway.cli.serve:app_from_env``; the
+database is migrated once in the parent first, so the workers find it up to date. ``--demo``
+is ``cli.demo``, which serves through the same helpers.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import multiprocessing
 import os
-import secrets
 import shutil
 import signal
 import socket
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
@@ -33,32 +27,14 @@ from connexion import FlaskApp
 from kling_gateway import logs, metrics
 from kling_gateway.app import create_app
 from kling_gateway.config import Settings
-from kling_gateway.domain.errors import ResourceNotFound
-from kling_gateway.domain.families import Family
-from kling_gateway.domain.money import format_cny, parse_cny
-from kling_gateway.services import accounts, channels
-from kling_gateway.services.accounts import IssuedToken
 from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.simulator.app import create_simulator_app
-from kling_gateway.simulator.settings import (
-    DEFAULT_ACCESS_KEY,
-    DEFAULT_SECRET_KEY,
-    SimulatorSettings,
-)
-from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import close_database, database, open_database
 from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.worker import Worker
 
-log = logging.getLogger(__name__)
-APP_FACTORY = "kling_gateway.serve:app_from_env"
-DEMO_DATABASE_URL = "sqlite:///kling-gateway-demo.sqlite3"
-DEMO_USER = "demo"
-DEMO_BALANCE = parse_cny("1000")
-DEMO_CHANNEL = "simulator"
-DEMO_TASK_SECONDS = 10.0
-DEMO_PROMPT = "a red panda drinking tea"
+log = logging.getLogger("kling_gateway.serve")  # the name log lines carried before cli/ existed
+APP_FACTORY = "kling_gateway.cli.serve:app_from_env"
 
 
 PARENT_CHECK_SECONDS = 1.0
@@ -135,12 +111,12 @@ def serve(host: str, port: int, *, workers: int = 1, sync: bool = True,
         os.environ[logs.FORMAT_ENV] = log_format
         _print_urls(host, port, settings, workers=workers)
         with shared_metrics_dir(), background_worker(settings, upstreams, enabled=sync):
-            _run(APP_FACTORY, host, port, factory=True, workers=workers)
+            run_server(APP_FACTORY, host, port, factory=True, workers=workers)
     else:
         app = create_app(settings, upstreams=upstreams)
         _print_urls(host, port, settings, workers=1)
         with background_worker(settings, upstreams, enabled=sync):
-            _run(app, host, port)
+            run_server(app, host, port)
     close_database()  # requests and the worker are done: a clean goodbye to the server
     return 0
 
@@ -176,125 +152,6 @@ def background_worker(settings: Settings, upstreams: Upstreams, *,
         thread.join(timeout=30)
 
 
-def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ, *,
-               log_format: str = "json") -> int:
-    """Serve a self-contained demo: simulator upstream, demo user, fresh keys, curl lines."""
-    logs.configure(log_format)
-    settings = demo_settings(environ)
-    upstreams = Upstreams.from_settings(settings)
-    app = create_app(settings, upstreams=upstreams)
-    sim_settings = SimulatorSettings(task_seconds=DEMO_TASK_SECONDS)
-    sim_app, simulator = create_simulator_app(sim_settings)
-    try:
-        with serve_in_thread(sim_app) as simulator_url:
-            channel_note = use_simulator_channel(simulator_url)
-            user_note = ensure_demo_user()
-            external_id = unused_external_id()
-            issued = accounts.create_token(DEMO_USER, f"demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
-            admin_note = ("from KLING_GATEWAY_ADMIN_TOKEN" if environ.get(
-                "KLING_GATEWAY_ADMIN_TOKEN") else settings.admin_token)
-            print(demo_banner(DemoFacts(
-                host=host, port=port, database_url=settings.database_url, issued=issued,
-                simulator_url=simulator_url, channel_note=channel_note, user_note=user_note,
-                admin_note=admin_note or "", external_id=external_id)), flush=True)
-            with background_worker(settings, upstreams, enabled=True):
-                _run(app, host, port)
-    finally:
-        simulator.close()
-    close_database()
-    return 0
-
-
-def demo_settings(environ: Mapping[str, str]) -> Settings:
-    """The environment's settings over the demo's defaults: its own SQLite file and a random
-    admin token."""
-    defaults = {"KLING_GATEWAY_DATABASE_URL": DEMO_DATABASE_URL,
-                "KLING_GATEWAY_ADMIN_TOKEN": "kga-" + secrets.token_urlsafe(18)}
-    return Settings.from_env({**defaults, **environ})
-
-
-def use_simulator_channel(simulator_url: str) -> str:
-    """Point the demo's channel at this run's simulator; add it only if no channel is enabled."""
-    keys = {"base_url": simulator_url, "access_key": DEFAULT_ACCESS_KEY,
-            "secret_key": DEFAULT_SECRET_KEY}
-    existing = {channel.name: channel for channel in channels.list_channels()}
-    enabled = [name for name, channel in existing.items() if channel.enabled]
-    if DEMO_CHANNEL in existing:
-        # The simulator listens on a new port every run: the stored URL is stale.
-        channels.update_channel(DEMO_CHANNEL, **keys, enabled=existing[DEMO_CHANNEL].enabled
-                                or not enabled)
-        return f"channel '{DEMO_CHANNEL}' updated"
-    if enabled:
-        return f"simulator not added: the database has enabled channels ({', '.join(enabled)})"
-    channels.add_channel(DEMO_CHANNEL, **keys)
-    return f"channel '{DEMO_CHANNEL}' added"
-
-
-def ensure_demo_user() -> str:
-    """Create the demo user with 1000 CNY, or top an existing one back up to 1000 CNY."""
-    try:
-        user = accounts.find_user(DEMO_USER)
-    except ResourceNotFound:
-        accounts.create_user(DEMO_USER, balance=DEMO_BALANCE)
-        return f"user '{DEMO_USER}' created with {format_cny(DEMO_BALANCE)} CNY"
-    if user.balance < DEMO_BALANCE:
-        accounts.top_up(DEMO_USER, DEMO_BALANCE - user.balance, note="demo top-up")
-        return f"user '{DEMO_USER}' topped up to {format_cny(DEMO_BALANCE)} CNY"
-    return f"user '{DEMO_USER}' reused, balance {format_cny(user.balance)} CNY"
-
-
-def unused_external_id() -> str:
-    """``demo-1``, or on a database reused from an earlier demo the first ``demo-N`` free, so
-    that the printed curl works again (external ids are unique per user)."""
-    user_id = accounts.find_user(DEMO_USER).id
-    number = 1
-    while task_store.find_own(user_id, Family.TEXT2VIDEO.value, f"demo-{number}") is not None:
-        number += 1
-    return f"demo-{number}"
-
-
-@dataclass(frozen=True)
-class DemoFacts:
-    host: str
-    port: int
-    database_url: str
-    issued: IssuedToken
-    simulator_url: str
-    channel_note: str
-    user_note: str
-    admin_note: str
-    external_id: str
-
-
-def demo_banner(facts: DemoFacts) -> str:
-    root = f"http://{facts.host}:{facts.port}"
-    base = f"{root}/kling"
-    bearer = f"-H 'Authorization: Bearer {facts.issued.api_key}'"
-    body = json.dumps({"prompt": DEMO_PROMPT, "external_task_id": facts.external_id},
-                      separators=(",", ":"))
-    return "\n".join((
-        f"kling-gateway demo: base URL {base}",
-        f"  Swagger UI    {base}/v1/ui/",
-        f"  admin API     {root}/admin/v1  (Swagger UI {root}/admin/v1/ui/)",
-        f"  database      {facts.database_url}",
-        f"  upstream      Kling simulator on {facts.simulator_url}, tasks take "
-        f"{DEMO_TASK_SECONDS:g} s ({facts.channel_note})",
-        f"  user          {facts.user_note}",
-        f"  API key       {facts.issued.api_key}",
-        f"  access key    {facts.issued.access_key}",
-        f"  secret key    {facts.issued.secret_key}",
-        f"  admin token   {facts.admin_note}",
-        "",
-        "Create a text2video task (the API key is a bearer token; a JWT signed with the access "
-        "and secret key works too):",
-        f"  curl -s -X POST {base}/v1/videos/text2video {bearer} "
-        f"-H 'Content-Type: application/json' -d '{body}'",
-        "Query it by its external_task_id:",
-        f"  curl -s {base}/v1/videos/text2video/{facts.external_id} {bearer}",
-        "",
-    ))
-
-
 def _print_urls(host: str, port: int, settings: Settings, *, workers: int) -> None:
     root = f"http://{host}:{port}"
     admin = "" if settings.admin_token else "  (disabled: set KLING_GATEWAY_ADMIN_TOKEN)"
@@ -310,7 +167,7 @@ def _print_urls(host: str, port: int, settings: Settings, *, workers: int) -> No
                     "count between them (and between gateway instances)", workers)
 
 
-def _run(app: Any, host: str, port: int, **options: Any) -> None:
+def run_server(app: Any, host: str, port: int, **options: Any) -> None:
     # lifespan "on": Connexion resolves every operationId at start-up, and a handler that cannot
     # be resolved must stop the server rather than turn every request into a 500.
     with suppress(KeyboardInterrupt):  # uvicorn re-raises the Ctrl-C it shut down for

@@ -1,4 +1,9 @@
-"""The ``kling-gateway`` command."""
+"""The ``kling-gateway`` command: its parsers, and ``main``, which runs the command given.
+
+Each command lives in a module of this package (``serve``, ``demo``, ``worker``,
+``simulator``; ``admin`` for ``migrate`` and ``admin …``). The modules that serve are imported
+only when their command runs, so ``kling-gateway admin …`` does not load the web stack.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from kling_gateway import cli_admin
+from kling_gateway.cli import admin
 from kling_gateway.config import SettingsError
-from kling_gateway.simulator.settings import (
-    DEFAULT_ACCESS_KEY,
-    DEFAULT_SECRET_KEY,
-    SimulatorSettings,
-)
 
 
 def _simulator_parser(commands: argparse._SubParsersAction) -> None:
@@ -84,86 +84,40 @@ def _worker_count(text: str) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
-    from kling_gateway import serve
-
     if not args.demo:
-        return serve.serve(args.host, args.port, workers=args.workers or os.cpu_count() or 1,
-                           sync=not args.no_worker, log_format=args.log_format)
+        from kling_gateway.cli.serve import serve
+
+        return serve(args.host, args.port, workers=args.workers or os.cpu_count() or 1,
+                     sync=not args.no_worker, log_format=args.log_format)
+    from kling_gateway.cli.demo import serve_demo
+
     if args.workers not in (None, 1):
         print("--demo runs one worker; ignoring --workers", file=sys.stderr, flush=True)
-    return serve.serve_demo(args.host, args.port, log_format=args.log_format)
+    return serve_demo(args.host, args.port, log_format=args.log_format)
 
 
 def _run_worker(args: argparse.Namespace) -> int:
-    import signal
+    from kling_gateway.cli.worker import run_worker
 
-    from kling_gateway import logs
-    from kling_gateway.config import Settings
-    from kling_gateway.services.upstreams import Upstreams
-    from kling_gateway.storage.db import close_database, open_database
-    from kling_gateway.storage.encryption import configure_keyring
-    from kling_gateway.storage.migrations import migrate
-    from kling_gateway.worker import Worker
-
-    logs.configure(args.log_format)
-    settings = Settings.from_env()
-    configure_keyring(settings)
-    open_database(settings.database_url)
-    migrate()
-    worker = Worker(settings, Upstreams.from_settings(settings))
-    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
-    signal.signal(signal.SIGINT, lambda *_: worker.stop())
-    worker.run()
-    close_database()
-    return 0
-
-
-def _accounts(args: argparse.Namespace) -> dict[str, str]:
-    if len(args.access_key) != len(args.secret_key):
-        raise SystemExit("give one --secret-key for every --access-key")
-    accounts = dict(zip(args.access_key, args.secret_key, strict=True))
-    if args.accounts_file:
-        accounts.update(SimulatorSettings.accounts_from_file(args.accounts_file))
-    return accounts or {DEFAULT_ACCESS_KEY: DEFAULT_SECRET_KEY}
+    return run_worker(args)
 
 
 def _run_simulator(args: argparse.Namespace) -> int:
-    import uvicorn
+    from kling_gateway.cli.simulator import run_simulator
 
-    from kling_gateway.simulator.app import create_simulator_app
-
-    if not 0 <= args.failure_rate <= 1:
-        raise SystemExit("--failure-rate must be between 0 and 1")
-    settings = SimulatorSettings(
-        accounts=_accounts(args), task_seconds=args.task_seconds, concurrency=args.concurrency,
-        latency_ms=args.latency_ms, failure_rate=args.failure_rate,
-        failure_code=args.failure_code,
-        slow_seconds=args.slow_seconds, seed=args.seed)
-    app, simulator = create_simulator_app(settings)
-    base = f"http://{args.host}:{args.port}"
-    print(f"Kling simulator on {base}  (Swagger UI: {base}/v1/ui/)", flush=True)
-    for access_key, secret_key in settings.accounts.items():
-        print(f"  account: access key {access_key}  secret key {secret_key}", flush=True)
-    try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-    finally:
-        simulator.close()
-    return 0
+    return run_simulator(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    parser = argparse.ArgumentParser(prog="kling-gateway", description=__doc__)
+    parser = argparse.ArgumentParser(prog="kling-gateway",
+                                     description="The ``kling-gateway`` command.")
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_parser(commands)
     _simulator_parser(commands)
-    cli_admin.add_parsers(commands)
+    admin.add_parsers(commands)
     args = parser.parse_args(argv)
     try:
         return args.run(args)
     except SettingsError as exc:  # a bad environment variable: say which, no traceback
         parser.exit(2, f"kling-gateway: {exc}\n")
-
-
-if __name__ == "__main__":
-    sys.exit(main())

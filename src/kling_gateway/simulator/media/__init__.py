@@ -1,0 +1,17 @@
+"""Small, valid media files that the fake Kling service serves as task results.
+
+Everything is built in memory with the standard library only, so the simulator needs no
+codec, no image library and no files on disk.  Output is a pure function of the
+arguments (no timestamps, no randomness): the same request always yields the same bytes,
+which keeps tests and ETags stable and lets ``functools.lru_cache`` do the serving.
+
+``png`` writes images and masks; ``mp4`` wraps the picture stream ``h264`` writes in an MP4
+container.
+"""
+
+from __future__ import annotations
+
+from kling_gateway.simulator.media.mp4 import mp4_bytes
+from kling_gateway.simulator.media.png import png_bytes, png_grayscale_mask
+
+__all__ = ["mp4_bytes", "png_bytes", "png_grayscale_mask"]
