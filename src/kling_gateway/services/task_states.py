@@ -13,7 +13,7 @@ from kling_gateway import metrics
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.tasks import TaskStatus, can_move
 from kling_gateway.services import billing, callbacks
-from kling_gateway.storage import tasks
+from kling_gateway.storage import ledger, tasks
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.models import Task
 
@@ -55,6 +55,6 @@ def touch(task_id: str, **changes: Any) -> None:
 
 
 def _refund(task_id: str, reason: str) -> None:
-    charge = tasks.charge_of(task_id)
+    charge = ledger.charge_of(task_id)
     if charge is not None:
         billing.refund(charge.id, reason)

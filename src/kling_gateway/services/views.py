@@ -12,15 +12,16 @@ from kling_gateway.domain.money import format_cny
 from kling_gateway.domain.task_object import gateway_charge, task_object
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.accounts import IssuedToken
-from kling_gateway.storage.models import ApiToken, Channel, LedgerEntry, Price, Task, User
+from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.records import LedgerRecord, PriceRecord, TokenRecord, UserRecord
 
 
-def user_view(user: User) -> dict[str, Any]:
+def user_view(user: UserRecord) -> dict[str, Any]:
     return {"name": user.name, "balance": format_cny(user.balance),
             "disabled": user.disabled, "created_at": user.created_at}
 
 
-def token_view(token: ApiToken) -> dict[str, Any]:
+def token_view(token: TokenRecord) -> dict[str, Any]:
     return {
         "id": token.id,
         "name": token.name,
@@ -29,7 +30,7 @@ def token_view(token: ApiToken) -> dict[str, Any]:
         "spend_limit": None if token.spend_limit is None else format_cny(token.spend_limit),
         "spent": format_cny(token.spent),
         "expires_at": token.expires_at,
-        "allowed_models": token.allowed_models,
+        "allowed_models": _listed(token.allowed_models),
         "revoked": token.revoked,
         "created_at": token.created_at,
     }
@@ -41,7 +42,7 @@ def issued_token_view(issued: IssuedToken) -> dict[str, Any]:
             "access_key": issued.access_key, "secret_key": issued.secret_key}
 
 
-def ledger_entry_view(entry: LedgerEntry) -> dict[str, Any]:
+def ledger_entry_view(entry: LedgerRecord) -> dict[str, Any]:
     return {
         "id": entry.id,
         "kind": entry.kind,
@@ -56,7 +57,7 @@ def ledger_entry_view(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-def price_view(price: Price) -> dict[str, Any]:
+def price_view(price: PriceRecord) -> dict[str, Any]:
     return {"key": price.key, "price": format_cny(price.amount), "updated_at": price.updated_at}
 
 
@@ -135,3 +136,8 @@ def callback_delivery_view(delivery: Any) -> dict[str, Any]:
         "next_attempt_at": None if done else delivery.next_attempt_at,
         "created_at": delivery.created_at,
     }
+
+
+def _listed(models: tuple[str, ...] | None) -> list[str] | None:
+    """A record's tuple of model names as the JSON list the views answer."""
+    return None if models is None else list(models)

@@ -10,14 +10,13 @@ from typing import Any
 from peewee import IntegrityError, ModelSelect, ModelUpdate
 
 from kling_gateway.domain.errors import InvalidParameter
-from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.storage.db import (
     commit_without_waiting_for_disk,
     is_postgres,
     write_transaction,
 )
-from kling_gateway.storage.models import Channel, LedgerEntry, Task, UpstreamVideo
+from kling_gateway.storage.models import Channel, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 
 READ_COLUMNS = tuple(field for field in Task._meta.sorted_fields
@@ -141,12 +140,6 @@ def _move(names: tuple[str, ...], task_id: Any, expected: Any, *values: Any) -> 
     changes = {Task._meta.fields[name]: value for name, value in zip(names, values, strict=True)}
     return (Task.update(changes).where((Task.id == task_id) & (Task.status == expected))
             .returning(*READ_COLUMNS))
-
-
-def charge_of(task_id: str) -> LedgerEntry | None:
-    return (LedgerEntry.select()
-            .where((LedgerEntry.task == task_id) & (LedgerEntry.kind == EntryKind.CHARGE))
-            .first())
 
 
 def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
