@@ -31,9 +31,11 @@ from kling_gateway.domain.tasks import TaskStatus, can_move, upstream_status
 from kling_gateway.services import rotation, task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import release_connection, releasing_connection
-from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.models import Task
+from kling_gateway.storage.records import ChannelRecord
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
@@ -129,7 +131,7 @@ class Syncer:
         list(self._pool.map(self._check_and_release, due))
 
     @releasing_connection
-    def _check_and_release(self, channel: Channel) -> None:
+    def _check_and_release(self, channel: ChannelRecord) -> None:
         try:
             rotation.check(self.upstreams, channel)
         except Exception:  # one channel's trouble must not stop the pass
@@ -169,7 +171,7 @@ class Syncer:
         schedule did not ask for, on tasks that may be leased; see ``_note_read``). Answers
         what the walk found."""
         wanted = {task.upstream_task_id: task for task in group}
-        channel = Channel.get_by_id(channel_id)
+        channel = channel_store.channel_by_id(channel_id)
         client = self.upstreams.client_for(channel)
         path = TASK_PATHS[Family(family)]
         walk = _Walk()

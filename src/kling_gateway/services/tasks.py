@@ -26,9 +26,11 @@ from kling_gateway.services import (
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import commit_without_waiting_for_disk, write_transaction
-from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.models import Task
+from kling_gateway.storage.records import ChannelRecord
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
@@ -79,7 +81,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
                   behind_queue=True) or task_store.get(task_id))
 
 
-def _first_on_record(upstreams: Upstreams, channels: list[Channel],
+def _first_on_record(upstreams: Upstreams, channels: list[ChannelRecord],
                      family: Family) -> int | None:
     """The first channel to try, on record before it is asked (crash recovery) in the write
     that precedes the request; None when that channel has a limit, since then it is recorded
@@ -105,13 +107,13 @@ def upstream_body(task: Task, body: dict[str, Any],
 
 
 def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: dict[str, Any],
-                  model: str | None) -> list[Channel]:
+                  model: str | None) -> list[ChannelRecord]:
     if family is Family.MULTI_ELEMENTS:  # an edit runs on the account holding its session
         return [selections.channel_of(selections.owned_session(caller, body["session_id"]))]
     return upstreams.candidates(model)
 
 
-def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list[Channel],
+def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list[ChannelRecord],
           public_url: str | None, *, behind_queue: bool) -> Task | None:
     """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
     Answers the task as Kling's answer moved it, if it did. ``behind_queue``: a new task, which
@@ -121,7 +123,7 @@ def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list
         _queue(task.id)
         return None
 
-    def record_channel(attempt: Channel) -> bool:  # before each request: where to look it up
+    def record_channel(attempt: ChannelRecord) -> bool:  # before each request: where to look it up
         slots = upstreams.slots(attempt)
         # An edit goes to the account holding its session, full or not, as it always did: the
         # queue would send it to any channel.
@@ -223,7 +225,7 @@ def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
     status = TaskStatus(task.status)
     if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:
         return False
-    channel = Channel.get_by_id(task.channel_id)
+    channel = channel_store.channel_by_id(task.channel_id)
     path = TASK_PATHS[Family(task.family)]
     try:  # before the upstream id is known, the gateway's id is Kling's external_task_id
         data = upstreams.client_for(channel).find_task(path, task.upstream_task_id or task.id)

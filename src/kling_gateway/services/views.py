@@ -12,8 +12,14 @@ from kling_gateway.domain.money import format_cny
 from kling_gateway.domain.task_object import gateway_charge, task_object
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.accounts import IssuedToken
-from kling_gateway.storage.models import Channel, Task
-from kling_gateway.storage.records import LedgerRecord, PriceRecord, TokenRecord, UserRecord
+from kling_gateway.storage.models import Task
+from kling_gateway.storage.records import (
+    ChannelRecord,
+    LedgerRecord,
+    PriceRecord,
+    TokenRecord,
+    UserRecord,
+)
 
 
 def user_view(user: UserRecord) -> dict[str, Any]:
@@ -100,7 +106,7 @@ def balance_as_resource_pack(user_id: int, summary: dict[str, int]) -> dict[str,
     }
 
 
-def channel_view(channel: Channel) -> dict[str, Any]:
+def channel_view(channel: ChannelRecord) -> dict[str, Any]:
     """An upstream account as the admin sees it: every field but the secret key, and why it
     is out of rotation (null while it is in)."""
     return {
@@ -111,7 +117,7 @@ def channel_view(channel: Channel) -> dict[str, Any]:
         "priority": channel.priority,
         "weight": channel.weight,
         "enabled": channel.enabled,
-        "allowed_models": channel.allowed_models,
+        "allowed_models": _listed(channel.allowed_models),
         "max_concurrency": channel.max_concurrency,
         "created_at": channel.created_at,
         "out_of_rotation": None if channel.broken_at is None else {

@@ -18,6 +18,7 @@ from kling_gateway.storage.db import (
 )
 from kling_gateway.storage.models import Channel, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
+from kling_gateway.storage.records import ChannelRecord
 
 READ_COLUMNS = tuple(field for field in Task._meta.sorted_fields
                      if field is not Task.request_body)
@@ -164,7 +165,8 @@ def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:
     return query.count()
 
 
-def take_slot(task_id: str, channel: Channel, slots: int, *, behind_queue: bool) -> bool:
+def take_slot(task_id: str, channel: ChannelRecord, slots: int, *,
+              behind_queue: bool) -> bool:
     """Record ``channel`` on the task if it has a free slot: fewer than ``slots`` tasks in
     flight on it besides this one and (``behind_queue``) no queued task it would take, since
     those go first. One taker at a time per channel (SQLite's write lock; on PostgreSQL the
@@ -180,10 +182,10 @@ def take_slot(task_id: str, channel: Channel, slots: int, *, behind_queue: bool)
     return True
 
 
-def _queued_for(channel: Channel) -> bool:
+def _queued_for(channel: ChannelRecord) -> bool:
     queued = Task.select(Task.id).where(Task.status == TaskStatus.QUEUED)
     if channel.allowed_models:
-        queued = queued.where(Task.model_name.in_(channel.allowed_models)
+        queued = queued.where(Task.model_name.in_(list(channel.allowed_models))
                               | Task.model_name.is_null())
     return queued.exists()
 
