@@ -29,8 +29,7 @@ from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import commit_without_waiting_for_disk, write_transaction
-from kling_gateway.storage.models import Task
-from kling_gateway.storage.records import ChannelRecord
+from kling_gateway.storage.records import ChannelRecord, TaskRow
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
@@ -49,7 +48,7 @@ def new_task_id() -> str:
 
 
 def submit(context: GatewayContext, caller: Caller, family: Family,
-           body: dict[str, Any]) -> Task:
+           body: dict[str, Any]) -> TaskRow:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
     upstreams = context.upstreams
     body = official_types.to_official(body)  # before anything reads it: rules, price, upstream
@@ -92,7 +91,7 @@ def _first_on_record(upstreams: Upstreams, channels: list[ChannelRecord],
     return None if limited else channels[0].id
 
 
-def upstream_body(task: Task, body: dict[str, Any],
+def upstream_body(task: TaskRow, body: dict[str, Any],
                   public_url: str | None = None) -> dict[str, Any]:
     """The stored ``body`` (the client's, unknown fields included, with the defaults it was
     charged for spelled out), with the gateway's id as ``external_task_id``; the client's
@@ -113,8 +112,8 @@ def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: di
     return upstreams.candidates(model)
 
 
-def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list[ChannelRecord],
-          public_url: str | None, *, behind_queue: bool) -> Task | None:
+def _send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any], channels: list[ChannelRecord],
+          public_url: str | None, *, behind_queue: bool) -> TaskRow | None:
     """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
     Answers the task as Kling's answer moved it, if it did. ``behind_queue``: a new task, which
     takes no slot that a queued task is waiting for."""
@@ -160,7 +159,7 @@ def _queue(task_id: str) -> None:
     task_states.advance(task_id, TaskStatus.QUEUED, channel=None, next_poll_at=0)
 
 
-def dispatch_queued(context: GatewayContext, task: Task) -> None:
+def dispatch_queued(context: GatewayContext, task: TaskRow) -> None:
     """Try a queued task again (the worker calls this, oldest first); while no channel has
     room for it, it stays queued untouched."""
     upstreams = context.upstreams
@@ -180,7 +179,7 @@ def dispatch_queued(context: GatewayContext, task: Task) -> None:
 
 
 def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus | None = None,
-                   **changes: Any) -> Task | None:
+                   **changes: Any) -> TaskRow | None:
     """Take the state Kling reports for a task (from a create, a query or a callback), with
     the gateway's own ``changes`` (e.g. the channel that took it). Answers the task if its
     state moved, else None. ``believed``: as for ``task_states.advance``."""
@@ -201,7 +200,7 @@ def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus |
 
 
 def find(context: GatewayContext, caller: Caller, family: Family,
-         task_or_external_id: str) -> Task:
+         task_or_external_id: str) -> TaskRow:
     """The caller's task (another user's is reported as not existing), refreshed if stale."""
     task = task_store.find_own(caller.user_id, family.value, task_or_external_id)
     if task is None:
@@ -212,11 +211,11 @@ def find(context: GatewayContext, caller: Caller, family: Family,
     return task  # nothing asked upstream: the row just read is the answer
 
 
-def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[Task]:
+def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[TaskRow]:
     return task_store.page_own(caller.user_id, family.value, page_num, page_size)
 
 
-def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
+def refresh_if_stale(upstreams: Upstreams, task: TaskRow, *, force: bool = False,
                      lost_after_ms: int = LOST_AFTER_MS) -> bool:
     """Ask the task's channel for its state if ours is older than ``stale_after_ms``; whether
     it asked (only then can the stored task have changed here)."""
@@ -247,7 +246,7 @@ def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
 def receive_callback(task_id: str, secret: str, data: dict[str, Any]) -> None:
     """Kling reports a task's state to the gateway's per-task callback URL: applied exactly like
     a poll, so duplicates, late and out-of-order deliveries change nothing."""
-    task = Task.get_or_none(Task.id == task_id)
+    task = task_store.find(task_id)
     if (task is None or not task.callback_secret
             or not hmac.compare_digest(task.callback_secret.encode(), secret.encode())):
         raise ResourceNotFound("no such callback")

@@ -12,11 +12,12 @@ from kling_gateway.domain.money import format_cny
 from kling_gateway.domain.task_object import gateway_charge, task_object
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.accounts import IssuedToken
-from kling_gateway.storage.models import Task
 from kling_gateway.storage.records import (
     ChannelRecord,
+    DeliveryRecord,
     LedgerRecord,
     PriceRecord,
+    TaskRow,
     TokenRecord,
     UserRecord,
 )
@@ -72,7 +73,7 @@ def summary_view(totals: dict[str, int]) -> dict[str, Any]:
             **{name: format_cny(value) for name, value in totals.items() if name != "users"}}
 
 
-def task_view(task: Task, *, full: bool = True) -> dict[str, Any]:
+def task_view(task: TaskRow, *, full: bool = True) -> dict[str, Any]:
     """A gateway task as the official task object, with the gateway's ids, what Kling reported
     about it, and what the gateway charged for it."""
     status = TaskStatus(task.status)
@@ -126,8 +127,8 @@ def channel_view(channel: ChannelRecord) -> dict[str, Any]:
     }
 
 
-def callback_delivery_view(delivery: Any) -> dict[str, Any]:
-    """A ``CallbackDelivery``: which status went where, and how its delivery went.
+def callback_delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
+    """A callback delivery: which status went where, and how its delivery went.
     ``next_attempt_at`` is null once the delivery is delivered or abandoned."""
     done = delivery.delivered_at is not None or delivery.abandoned_at is not None
     return {

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from peewee import IntegrityError, ModelSelect, ModelUpdate
+from peewee import IntegrityError, ModelSelect, ModelUpdate, fn
 
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.tasks import TaskStatus
@@ -16,6 +16,7 @@ from kling_gateway.storage.db import (
     is_postgres,
     write_transaction,
 )
+from kling_gateway.storage.errors import RowMissing
 from kling_gateway.storage.models import Channel, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 from kling_gateway.storage.records import ChannelRecord
@@ -105,8 +106,17 @@ _MOVES: dict[tuple[str, ...], PreparedQuery[Task]] = {}
 
 
 def get(task_id: str) -> Task:
-    """The task (``READ_COLUMNS``); DoesNotExist for no such task."""
+    """The task (``READ_COLUMNS``); RowMissing for no such task."""
     return _found(_TASK, task_id)
+
+
+def find(task_id: str) -> Task | None:
+    """The task (``READ_COLUMNS``), or None."""
+    return _TASK.first(task_id)
+
+
+def exists(task_id: str) -> bool:
+    return Task.select().where(Task.id == task_id).exists()
 
 
 def request_body_of(task_id: str) -> dict[str, Any]:
@@ -115,14 +125,14 @@ def request_body_of(task_id: str) -> dict[str, Any]:
 
 
 def status_of(task_id: str) -> str:
-    """The task's status alone (not its bodies and results); DoesNotExist for no such task."""
+    """The task's status alone (not its bodies and results); RowMissing for no such task."""
     return _found(_STATUS, task_id).status
 
 
 def _found(query: PreparedQuery[Task], task_id: str) -> Task:
     found = query.first(task_id)
     if found is None:
-        raise Task.DoesNotExist(f"no task {task_id}")
+        raise RowMissing(f"no task {task_id}")
     return found
 
 
@@ -151,8 +161,30 @@ def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
         UpstreamVideo.insert_many(rows).on_conflict_ignore().execute()
 
 
+def touch(task_id: str, synced_at: int, **changes: Any) -> None:
+    """Record that the upstream was read at ``synced_at`` (and e.g. its task id), without a
+    state change."""
+    Task.update(synced_at=synced_at, **changes).where(Task.id == task_id).execute()
+
+
 IN_FLIGHT = (TaskStatus.SUBMITTING, TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
 _RUNNING = (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
+UNFINISHED = tuple(status.value for status in TaskStatus if not status.is_final)
+
+
+def count_unfinished_of_token(token_id: int) -> int:
+    """The token's tasks not yet succeeded or failed (queued and submitting ones too)."""
+    return (Task.select()
+            .where((Task.token == token_id) & Task.status.in_(list(UNFINISHED)))
+            .count())
+
+
+def count_unfinished_by_status() -> dict[str, int]:
+    """How many tasks are in each unfinished state (a state with none is left out)."""
+    rows = (Task.select(Task.status, fn.COUNT(Task.id))
+            .where(Task.status.in_(list(UNFINISHED)))
+            .group_by(Task.status).tuples())
+    return {status: count for status, count in rows}
 
 
 def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:

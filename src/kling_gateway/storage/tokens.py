@@ -9,7 +9,7 @@ from typing import Any
 from peewee import Expression
 
 from kling_gateway.storage.db import is_postgres
-from kling_gateway.storage.models import ApiToken, User
+from kling_gateway.storage.models import ApiToken, Task, User
 from kling_gateway.storage.records import Credential, TokenRecord
 
 
@@ -66,6 +66,13 @@ def _credential(condition: Expression) -> Credential | None:
                       allowed_models=tuple(token.allowed_models) if token.allowed_models
                       else None,
                       user_id=user.id, user_name=user.name, user_disabled=user.disabled)
+
+
+def secret_of_task(task_id: str) -> str | None:
+    """The secret key of the token that submitted the task (callbacks are signed with it);
+    None when that token no longer exists."""
+    return (ApiToken.select(ApiToken.secret_key).join(Task, on=(Task.token == ApiToken.id))
+            .where(Task.id == task_id).scalar())
 
 
 def lock(token_id: int) -> None:
