@@ -17,6 +17,7 @@ from kling_gateway.domain.errors import (
 )
 from kling_gateway.services import accounts
 from kling_gateway.services.auth import authenticate, authenticate_admin
+from kling_gateway.storage.models import ApiToken
 
 
 @pytest.fixture
@@ -37,7 +38,7 @@ def test_kling_jwt_signed_with_the_secret_key_authenticates(issued):
 
 
 def test_the_api_key_is_stored_only_as_a_hash(issued):
-    stored = issued.token.__data__
+    stored = ApiToken.get_by_id(issued.token.id).__data__
     assert issued.api_key not in {str(value) for value in stored.values()}
     assert stored["key_hint"] == issued.api_key[:7]
 

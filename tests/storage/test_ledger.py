@@ -15,6 +15,7 @@ from kling_gateway.services import accounts
 from kling_gateway.storage import ledger
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
+from kling_gateway.storage.records import LedgerRecord
 
 CNY = 10_000
 
@@ -113,7 +114,7 @@ def test_50_parallel_charges_against_a_balance_for_10(db):
     user = accounts.create_user("ada", balance=10 * 3 * CNY)
     outcomes = in_parallel(50, lambda _: ledger.debit(user.id, 3 * CNY))
 
-    charged = [o for o in outcomes if isinstance(o, LedgerEntry)]
+    charged = [o for o in outcomes if isinstance(o, LedgerRecord)]
     refused = [o for o in outcomes if isinstance(o, ResourcePackExhausted)]
     assert (len(charged), len(refused)) == (10, 40), outcomes
     assert User.get_by_id(user.id).balance == 0
@@ -126,7 +127,7 @@ def test_20_parallel_refunds_of_one_charge_apply_once(db):
     outcomes = in_parallel(20, lambda _: ledger.refund(charge.id))
 
     assert [o for o in outcomes if isinstance(o, Exception)] == []
-    assert len([o for o in outcomes if isinstance(o, LedgerEntry)]) == 1
+    assert len([o for o in outcomes if isinstance(o, LedgerRecord)]) == 1
     assert User.get_by_id(user.id).balance == 10 * CNY
 
 
@@ -135,6 +136,6 @@ def test_parallel_charges_respect_the_token_limit(db):
     token = accounts.create_token("ada", spend_limit=5 * CNY).token
     outcomes = in_parallel(20, lambda _: ledger.debit(user.id, 1 * CNY, token_id=token.id))
 
-    assert len([o for o in outcomes if isinstance(o, LedgerEntry)]) == 5
+    assert len([o for o in outcomes if isinstance(o, LedgerRecord)]) == 5
     assert ApiToken.get_by_id(token.id).spent == 5 * CNY
     assert User.get_by_id(user.id).balance == 995 * CNY

@@ -7,16 +7,16 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from peewee import IntegrityError, fn
-
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.names import check_name
 from kling_gateway.services.token_cache import tokens
+from kling_gateway.storage import accounts as account_store
 from kling_gateway.storage import ledger
+from kling_gateway.storage import tokens as token_store
 from kling_gateway.storage.db import write_transaction
-from kling_gateway.storage.models import ApiToken, LedgerEntry, User
+from kling_gateway.storage.records import LedgerRecord, TokenRecord, UserRecord
 
 API_KEY_PREFIX = "kg-"
 
@@ -25,7 +25,7 @@ API_KEY_PREFIX = "kg-"
 class IssuedToken:
     """A new token's credentials: shown once, then only the hash and the access key remain."""
 
-    token: ApiToken
+    token: TokenRecord
     api_key: str
     access_key: str
     secret_key: str
@@ -36,54 +36,50 @@ def hash_api_key(api_key: str) -> str:
     return hashlib.sha256(api_key.encode()).hexdigest()
 
 
-def create_user(name: str, balance: int = 0) -> User:
+def create_user(name: str, balance: int = 0) -> UserRecord:
     check_name(name)
     if balance < 0:
         raise InvalidParameter("invalid parameter 'balance': must not be negative")
     with write_transaction():
-        try:
-            user = User.create(name=name, balance=0, created_at=now_ms())
-        except IntegrityError as exc:
-            raise InvalidParameter(f"invalid parameter 'name': user '{name}' exists") from exc
+        user = account_store.insert_user(name, now_ms())
+        if user is None:
+            raise InvalidParameter(f"invalid parameter 'name': user '{name}' exists")
         if balance:
             ledger.credit(user.id, balance, EntryKind.TOPUP, note="opening balance")
-    return User.get_by_id(user.id)
+    return account_store.user_by_id(user.id)
 
 
-def find_user(name: str) -> User:
-    user = User.get_or_none(User.name == name)
+def find_user(name: str) -> UserRecord:
+    user = account_store.user_by_name(name)
     if user is None:
         raise ResourceNotFound(f"no user '{name}'")
     return user
 
 
-def list_users(page_num: int = 1, page_size: int = 30) -> list[User]:
-    return list(User.select().order_by(User.id).paginate(page_num, page_size))
+def list_users(page_num: int = 1, page_size: int = 30) -> list[UserRecord]:
+    return account_store.users_page(page_num, page_size)
 
 
-def set_disabled(name: str, disabled: bool) -> User:
-    user = find_user(name)
-    User.update(disabled=disabled).where(User.id == user.id).execute()
+def set_disabled(name: str, disabled: bool) -> UserRecord:
+    user = account_store.set_disabled(find_user(name).id, disabled)
     tokens.forget_all()
-    return User.get_by_id(user.id)
+    return user
 
 
-def top_up(name: str, amount: int, note: str = "") -> LedgerEntry:
+def top_up(name: str, amount: int, note: str = "") -> LedgerRecord:
     if amount <= 0:
         raise InvalidParameter("invalid parameter 'amount': a top-up must be positive")
     return ledger.credit(find_user(name).id, amount, EntryKind.TOPUP, note=note)
 
 
-def adjust(name: str, amount: int, note: str) -> LedgerEntry:
+def adjust(name: str, amount: int, note: str) -> LedgerRecord:
     if amount == 0:
         raise InvalidParameter("invalid parameter 'amount': an adjustment cannot be zero")
     return ledger.credit(find_user(name).id, amount, EntryKind.ADJUSTMENT, note=note)
 
 
-def ledger_page(name: str, page_num: int = 1, page_size: int = 30) -> list[LedgerEntry]:
-    user = find_user(name)
-    return list(LedgerEntry.select().where(LedgerEntry.user == user.id)
-                .order_by(LedgerEntry.id.desc()).paginate(page_num, page_size))
+def ledger_page(name: str, page_num: int = 1, page_size: int = 30) -> list[LedgerRecord]:
+    return ledger.page_of_user(find_user(name).id, page_num, page_size)
 
 
 def create_token(user_name: str, token_name: str = "default", *,
@@ -94,11 +90,10 @@ def create_token(user_name: str, token_name: str = "default", *,
     api_key = API_KEY_PREFIX + secrets.token_urlsafe(32)
     access_key = "ak" + secrets.token_hex(15)
     secret_key = secrets.token_hex(16)
-    token = ApiToken.create(
-        user=user.id, name=token_name, key_hash=hash_api_key(api_key), key_hint=api_key[:7],
+    token = token_store.insert(
+        user.id, token_name, key_hash=hash_api_key(api_key), key_hint=api_key[:7],
         access_key=access_key, secret_key=secret_key, spend_limit=spend_limit,
-        expires_at=expires_at, allowed_models=list(allowed_models) if allowed_models else None,
-        created_at=now_ms())
+        expires_at=expires_at, allowed_models=allowed_models, now=now_ms())
     return IssuedToken(token=token, api_key=api_key, access_key=access_key,
                        secret_key=secret_key)
 
@@ -112,28 +107,30 @@ def _check_token_terms(name: str, spend_limit: int | None, expires_at: int | Non
         raise InvalidParameter("invalid parameter 'expires_at': must be in the future")
 
 
-def list_tokens(user_name: str) -> list[ApiToken]:
-    user = find_user(user_name)
-    return list(ApiToken.select().where(ApiToken.user == user.id).order_by(ApiToken.id))
+def list_tokens(user_name: str) -> list[TokenRecord]:
+    return token_store.tokens_of_user(find_user(user_name).id)
 
 
-def revoke_token(token_id: int) -> ApiToken:
-    if not ApiToken.update(revoked=True).where(ApiToken.id == token_id).execute():
+def revoke_token(token_id: int) -> TokenRecord:
+    token = token_store.revoke(token_id)
+    if token is None:
         raise ResourceNotFound(f"no token {token_id}")
     tokens.forget_all()
-    return ApiToken.get_by_id(token_id)
+    return token
 
 
 def summary() -> dict[str, int]:
     """Totals over every user: balances, charges net of refunds, top-ups."""
-    def total(kind: EntryKind) -> int:
-        return int(LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0))
-                   .where(LedgerEntry.kind == kind).scalar())
-
+    total = ledger.total_of_kind
     return {
-        "users": User.select().count(),
-        "balance": int(User.select(fn.COALESCE(fn.SUM(User.balance), 0)).scalar()),
+        "users": account_store.count_users(),
+        "balance": account_store.total_balance(),
         "spent": -(total(EntryKind.CHARGE) + total(EntryKind.REFUND)),
         "topped_up": total(EntryKind.TOPUP),
         "adjusted": total(EntryKind.ADJUSTMENT),
     }
+
+
+def balance_summary(user_id: int) -> dict[str, int]:
+    """The user's balance, what was ever put in (top-ups and adjustments) and since when."""
+    return ledger.balance_summary(user_id)

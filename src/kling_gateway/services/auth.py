@@ -7,13 +7,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from peewee import Expression
-
 from kling_gateway import kling_jwt, logs
 from kling_gateway.domain.errors import AuthenticationFailed, TokenExpired
 from kling_gateway.services.accounts import hash_api_key
 from kling_gateway.services.token_cache import tokens
-from kling_gateway.storage.models import ApiToken, User
+from kling_gateway.storage import tokens as token_store
+from kling_gateway.storage.records import Credential
 
 
 @dataclass(frozen=True)
@@ -28,8 +27,11 @@ class _NotCached(Exception):
     """A cache-only lookup missed: the database must be asked."""
 
 
-TokenLookup = Callable[[str, Expression], ApiToken | None]
-"""Finds a token with its user by cache key and database condition."""
+TokenLookup = Callable[[str, str], Credential | None]
+"""Finds a token with its user by what names it: ``("key", key hash)`` or ``("access", access
+key)``."""
+_READS: dict[str, Callable[[str], Credential | None]] = {
+    "key": token_store.credential_by_key_hash, "access": token_store.credential_by_access_key}
 
 
 def authenticate(authorization: str | None, *, now: float | None = None) -> Caller:
@@ -54,19 +56,19 @@ def _authenticate(authorization: str | None, now: float | None,
         token = _verified_jwt_token(credential, now, find)
     else:
         key_hash = hash_api_key(credential)
-        token = find(f"key:{key_hash}", ApiToken.key_hash == key_hash)
+        token = find("key", key_hash)
         if token is None:
             raise AuthenticationFailed("authentication failed: unknown API key")
     return _caller(token, time.time() if now is None else now)
 
 
-def _verified_jwt_token(credential: str, now: float | None, find: TokenLookup) -> ApiToken:
+def _verified_jwt_token(credential: str, now: float | None, find: TokenLookup) -> Credential:
     """The token whose secret key signed ``credential``; its row is read once, for the
     signature check and for the caller."""
-    found: list[ApiToken] = []
+    found: list[Credential] = []
 
     def secret_of(access_key: str) -> str | None:
-        token = find(f"access:{access_key}", ApiToken.access_key == access_key)
+        token = find("access", access_key)
         if token is None:
             return None
         found.append(token)
@@ -76,34 +78,35 @@ def _verified_jwt_token(credential: str, now: float | None, find: TokenLookup) -
     return found[-1]
 
 
-def _token_with_user(cache_key: str, condition: Expression) -> ApiToken | None:
+def _token_with_user(kind: str, value: str) -> Credential | None:
     """One query for the token and its user, unless they were read a moment ago."""
+    cache_key = f"{kind}:{value}"
     token = tokens.lookup(cache_key)
     if token is None:
-        token = ApiToken.select(ApiToken, User).join(User).where(condition).get_or_none()
+        token = _READS[kind](value)
         if token is not None:
             tokens.remember(cache_key, token)
     return token
 
 
-def _cached_token(cache_key: str, condition: Expression) -> ApiToken | None:
+def _cached_token(kind: str, value: str) -> Credential | None:
+    cache_key = f"{kind}:{value}"
     token = tokens.lookup(cache_key)
     if token is None:
         raise _NotCached(cache_key)
     return token
 
 
-def _caller(token: ApiToken, now: float) -> Caller:
+def _caller(token: Credential, now: float) -> Caller:
     if token.revoked:
         raise AuthenticationFailed("authentication failed: the token has been revoked")
-    user = token.user  # joined: no query
-    if user.disabled:
+    if token.user_disabled:
         raise AuthenticationFailed("authentication failed: the user is disabled")
     if token.expires_at is not None and now * 1000 >= token.expires_at:
         raise TokenExpired("the token has expired")
-    models = tuple(token.allowed_models) if token.allowed_models else None
-    logs.note(user=user.name, token_id=token.id)
-    return Caller(user_id=user.id, user_name=user.name, token_id=token.id, allowed_models=models)
+    logs.note(user=token.user_name, token_id=token.token_id)
+    return Caller(user_id=token.user_id, user_name=token.user_name, token_id=token.token_id,
+                  allowed_models=token.allowed_models)
 
 
 def authenticate_admin(authorization: str | None, admin_token: str | None) -> dict[str, str]:

@@ -11,12 +11,8 @@ from kling_gateway.domain.money import format_cny
 from kling_gateway.domain.pricing import PriceKey, PriceQuote, price_quote
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import ledger
-from kling_gateway.storage.models import LedgerEntry, Price
-from kling_gateway.storage.prepared import PreparedQuery
-
-# A quote has at most two keys (a video's exact price, then its rate): one statement reads both.
-_PRICES = PreparedQuery(Price, lambda first, second: Price.select(Price.key, Price.amount)
-                        .where((Price.key == first) | (Price.key == second)))
+from kling_gateway.storage import prices as price_store
+from kling_gateway.storage.records import LedgerRecord
 
 
 @dataclass(frozen=True)
@@ -40,7 +36,7 @@ def bill_for(operation: str, body: dict[str, Any], caller: Caller) -> Bill:
             and quote.model_name not in caller.allowed_models):
         raise PermissionDenied(f"model {quote.model_name} is not allowed for this token")
     keys = [str(key) for key in quote.keys]
-    amounts = {price.key: price.amount for price in _PRICES.rows(keys[0], keys[-1])}
+    amounts = price_store.amounts_of(keys[0], keys[-1])
     for key, text in zip(quote.keys, keys, strict=True):
         if text in amounts:
             return Bill(quote, key, amounts[text], amounts[text] * quote.quantity(key))
@@ -49,7 +45,7 @@ def bill_for(operation: str, body: dict[str, Any], caller: Caller) -> Bill:
     raise PermissionDenied(quote.unpriced_message())
 
 
-def charge(caller: Caller, bill: Bill, *, task_id: str | None = None) -> LedgerEntry | None:
+def charge(caller: Caller, bill: Bill, *, task_id: str | None = None) -> LedgerRecord | None:
     """Debit the bill (1102 when short); nothing is written for a free operation."""
     logs.note(price_key=bill.key, amount=format_cny(bill.total))
     if bill.total == 0:

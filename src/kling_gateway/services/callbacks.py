@@ -16,15 +16,16 @@ import json
 from contextlib import nullcontext
 from typing import Any
 
-from peewee import Expression, fn
-
 from kling_gateway import metrics, webhooks
 from kling_gateway.config import Settings
 from kling_gateway.domain import clock
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.services import callback_targets
 from kling_gateway.services.views import task_view
-from kling_gateway.storage.models import ApiToken, CallbackDelivery, Task
+from kling_gateway.storage import callbacks as callback_store
+from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage import tokens as token_store
+from kling_gateway.storage.records import DeliveryRecord, TaskRow
 
 DELIVERY_TIMEOUT = (5.0, 10.0)
 """Connect and read timeouts of one POST to a client, in seconds."""
@@ -37,14 +38,11 @@ GIVE_UP_AFTER_MS = 24 * 3_600_000
 NO_SECRET = "the task's API token no longer exists: the callback cannot be signed"
 
 
-def enqueue(task: Task, now: int) -> None:
+def enqueue(task: TaskRow, now: int) -> None:
     """Record the task's current state for its ``callback_url``, if it has one."""
     if not task.callback_url:
         return
-    last = (CallbackDelivery.select(fn.MAX(CallbackDelivery.sequence))
-            .where(CallbackDelivery.task == task.id).scalar())
-    CallbackDelivery.create(task=task.id, sequence=(last or 0) + 1, url=task.callback_url,
-                            payload=task_view(task), next_attempt_at=now, created_at=now)
+    callback_store.append(task.id, task.callback_url, task_view(task), now)
 
 
 def deliver_due(settings: Settings, *, now_ms: int | None = None, limit: int = 100,
@@ -56,7 +54,7 @@ def deliver_due(settings: Settings, *, now_ms: int | None = None, limit: int = 1
     with nullcontext(session) if session is not None else webhooks.new_session() as http:
         attempts = handled = 0
         while handled < limit:  # a delivered status lets the task's next one go in this call
-            batch = _due(now, limit - handled)
+            batch = callback_store.due(now, limit - handled)
             if not batch:
                 break
             attempts += sum(_attempt(settings, http, delivery, now) for delivery in batch)
@@ -64,74 +62,34 @@ def deliver_due(settings: Settings, *, now_ms: int | None = None, limit: int = 1
         return attempts
 
 
-def deliveries_of(task_id: str) -> list[CallbackDelivery]:
+def deliveries_of(task_id: str) -> list[DeliveryRecord]:
     """Every callback delivery of a task, in order; 1203 for an unknown task."""
-    if not Task.select().where(Task.id == task_id).exists():
+    if not task_store.exists(task_id):
         raise ResourceNotFound(f"no task '{task_id}'")
-    return list(CallbackDelivery.select().where(CallbackDelivery.task == task_id)
-                .order_by(CallbackDelivery.sequence))
+    return callback_store.deliveries_of(task_id)
 
 
-def message_id(delivery: CallbackDelivery) -> str:
+def message_id(delivery: DeliveryRecord) -> str:
     """The ``webhook-id``: the same on every retry, so a client can drop duplicates."""
     return f"{delivery.task_id}-{delivery.sequence}"
 
 
-def _pending(row: Any) -> Expression:
-    return row.delivered_at.is_null() & row.abandoned_at.is_null()
-
-
-def _due(now: int, limit: int) -> list[CallbackDelivery]:
-    """Due pending deliveries that are the lowest pending ``sequence`` of their task."""
-    earlier = CallbackDelivery.alias()
-    blocking = earlier.select(earlier.id).where(
-        (earlier.task == CallbackDelivery.task) & (earlier.sequence < CallbackDelivery.sequence)
-        & _pending(earlier))
-    return list(CallbackDelivery.select()
-                .where(_pending(CallbackDelivery) & (CallbackDelivery.next_attempt_at <= now)
-                       & ~fn.EXISTS(blocking))
-                .order_by(CallbackDelivery.id).limit(limit))
-
-
-def _attempt(settings: Settings, http: Any, delivery: CallbackDelivery, now: int) -> int:
+def _attempt(settings: Settings, http: Any, delivery: DeliveryRecord, now: int) -> int:
     """Claim, check and post one delivery; 1 if a POST was made, else 0."""
     lease = now + LEASE_MS
-    if not _claim(delivery, lease):
+    if not callback_store.claim(delivery, lease):
         return 0  # another worker has it
-    secret = _secret_of(delivery.task_id)
+    secret = token_store.secret_of_task(delivery.task_id)
     address, refusal = _vetted_address(delivery.url, settings)
     if secret is None or address is None:
-        _finish(delivery, lease, abandoned_at=now, last_error=refusal or NO_SECRET)
+        callback_store.abandon(delivery.id, lease, now, refusal or NO_SECRET)
         metrics.callback_attempted("abandoned")
         return 0
     status, error = _post(http, delivery, secret, now, address)
     outcome = _outcome(delivery, status, now)
-    _finish(delivery, lease, attempts=CallbackDelivery.attempts + 1, last_status_code=status,
-            last_error=error, **outcome)
+    callback_store.record_attempt(delivery.id, lease, status, error, **outcome)
     metrics.callback_attempted(_outcome_name(outcome))
     return 1
-
-
-def _claim(delivery: CallbackDelivery, lease: int) -> bool:
-    """Move ``next_attempt_at`` to the lease's end, only if nobody did since we read it."""
-    return bool(CallbackDelivery.update(next_attempt_at=lease)
-                .where((CallbackDelivery.id == delivery.id)
-                       & (CallbackDelivery.next_attempt_at == delivery.next_attempt_at)
-                       & _pending(CallbackDelivery))
-                .execute())
-
-
-def _finish(delivery: CallbackDelivery, lease: int, **changes: Any) -> None:
-    """Record an attempt's outcome, unless the lease ran out and another worker took over."""
-    (CallbackDelivery.update(**changes)
-     .where((CallbackDelivery.id == delivery.id) & (CallbackDelivery.next_attempt_at == lease)
-            & _pending(CallbackDelivery))
-     .execute())
-
-
-def _secret_of(task_id: str) -> str | None:
-    return (ApiToken.select(ApiToken.secret_key).join(Task, on=(Task.token == ApiToken.id))
-            .where(Task.id == task_id).scalar())
 
 
 def _vetted_address(url: str, settings: Settings) -> tuple[str | None, str | None]:
@@ -144,7 +102,7 @@ def _vetted_address(url: str, settings: Settings) -> tuple[str | None, str | Non
     return str(target.addresses[0]), None  # every one of them passed: the preferred one
 
 
-def _post(http: Any, delivery: CallbackDelivery, secret: str, now: int,
+def _post(http: Any, delivery: DeliveryRecord, secret: str, now: int,
           address: str) -> tuple[int | None, str | None]:
     """(HTTP status, None) for an answer, (None, why) for no answer. The POST goes to the
     ``address`` just checked, not to whatever the name resolves to a moment later."""
@@ -156,7 +114,7 @@ def _post(http: Any, delivery: CallbackDelivery, secret: str, now: int,
         return None, str(failure)
 
 
-def _outcome(delivery: CallbackDelivery, status: int | None, now: int) -> dict[str, int]:
+def _outcome(delivery: DeliveryRecord, status: int | None, now: int) -> dict[str, int]:
     """Delivered on a 2xx; else retried after a doubling delay until 24 h after the change."""
     if status is not None and 200 <= status < 300:
         return {"delivered_at": now}

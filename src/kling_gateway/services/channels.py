@@ -8,14 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from peewee import IntegrityError
-
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ResourceNotFound
 from kling_gateway.domain.names import check_name
 from kling_gateway.storage import channels as channel_store
-from kling_gateway.storage.db import database
-from kling_gateway.storage.models import Channel
+from kling_gateway.storage.records import ChannelRecord
 
 log = logging.getLogger(__name__)
 OFFICIAL_BASE_URL = "https://api-beijing.klingai.com"
@@ -28,33 +25,31 @@ RESTORING = ("base_url", "access_key", "secret_key")
 def add_channel(name: str, *, access_key: str, secret_key: str,
                 base_url: str = OFFICIAL_BASE_URL, priority: int = 0, weight: int = 1,
                 enabled: bool = True, allowed_models: Sequence[str] | None = None,
-                max_concurrency: int | None = None) -> Channel:
+                max_concurrency: int | None = None) -> ChannelRecord:
     check_name(name)
     _check(base_url=base_url, access_key=access_key, secret_key=secret_key, weight=weight,
            max_concurrency=max_concurrency)
-    try:
-        with database.atomic():  # a savepoint, so a duplicate leaves an outer transaction usable
-            return Channel.create(name=name, base_url=base_url.rstrip("/"), access_key=access_key,
-                                  secret_key=secret_key, priority=priority, weight=weight,
-                                  enabled=enabled, max_concurrency=max_concurrency,
-                                  allowed_models=list(allowed_models) if allowed_models else None,
-                                  created_at=now_ms())
-    except IntegrityError as exc:
-        raise InvalidParameter(f"invalid parameter 'name': channel '{name}' exists") from exc
+    channel = channel_store.insert(name, base_url=base_url.rstrip("/"), access_key=access_key,
+                                   secret_key=secret_key, priority=priority, weight=weight,
+                                   enabled=enabled, allowed_models=allowed_models,
+                                   max_concurrency=max_concurrency, now=now_ms())
+    if channel is None:
+        raise InvalidParameter(f"invalid parameter 'name': channel '{name}' exists")
+    return channel
 
 
-def find_channel(name: str) -> Channel:
-    channel = Channel.get_or_none(Channel.name == name)
+def find_channel(name: str) -> ChannelRecord:
+    channel = channel_store.channel_by_name(name)
     if channel is None:
         raise ResourceNotFound(f"no channel '{name}'")
     return channel
 
 
-def list_channels() -> list[Channel]:
-    return list(Channel.select().order_by(Channel.priority.desc(), Channel.name))
+def list_channels() -> list[ChannelRecord]:
+    return channel_store.all_by_priority()
 
 
-def update_channel(name: str, **changes: Any) -> Channel:
+def update_channel(name: str, **changes: Any) -> ChannelRecord:
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise InvalidParameter(f"channels have no field(s) {', '.join(sorted(unknown))}")
@@ -67,9 +62,7 @@ def update_channel(name: str, **changes: Any) -> Channel:
     if channel.broken_at is not None and _puts_back(changes):
         log.warning("channel %s is back in rotation: an operator changed it", name)
         changes.update(channel_store.BACK_IN_ROTATION)
-    if changes:
-        Channel.update(**changes).where(Channel.id == channel.id).execute()
-    return Channel.get_by_id(channel.id)
+    return channel_store.update(channel.id, changes)
 
 
 def _puts_back(changes: dict[str, Any]) -> bool:
@@ -79,13 +72,11 @@ def _puts_back(changes: dict[str, Any]) -> bool:
     return changes.get("enabled") is True or not changes.keys().isdisjoint(RESTORING)
 
 
-def disable_channel(name: str) -> Channel:
+def disable_channel(name: str) -> ChannelRecord:
     return update_channel(name, enabled=False)
 
 
-_REQUIRED_TEXT = {"base_url": Channel.base_url.max_length,
-                  "access_key": Channel.access_key.max_length,
-                  "secret_key": Channel.secret_key.max_length}
+_REQUIRED_TEXT = channel_store.MAX_LENGTHS
 
 
 def _check(**fields: Any) -> None:

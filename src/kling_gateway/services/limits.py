@@ -27,17 +27,15 @@ from limits.strategies import MovingWindowRateLimiter
 
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import RateLimited
-from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.auth import Caller
-from kling_gateway.storage.db import is_postgres
-from kling_gateway.storage.models import ApiToken, Task
+from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage import tokens as token_store
 
 log = logging.getLogger(__name__)
 KEY_PREFIX = "kling-gateway"
 SHARED_RETRY_SECONDS = 5.0
 REDIS_TIMEOUT_SECONDS = 0.5
 """An unreachable Redis costs a request at most this long before the local fallback."""
-UNFINISHED = [status.value for status in TaskStatus if not status.is_final]
 
 
 def rate_item(per_second: float) -> RateLimitItem:
@@ -101,11 +99,8 @@ def check_running_tasks(caller: Caller, cap: int | None) -> None:
     two submits of one token count one after the other (SQLite writers queue anyway)."""
     if cap is None:
         return
-    if is_postgres():
-        ApiToken.select(ApiToken.id).where(ApiToken.id == caller.token_id).for_update().get()
-    running = (Task.select()
-               .where((Task.token == caller.token_id) & Task.status.in_(UNFINISHED))
-               .count())
+    token_store.lock(caller.token_id)
+    running = task_store.count_unfinished_of_token(caller.token_id)
     if running >= cap:
         raise RateLimited(f"too many unfinished tasks: this API token may have at most {cap} "
                           "tasks submitted or processing at once")

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import logging
-from contextlib import suppress
-
-from peewee import fn
 
 from kling_gateway import metrics
 from kling_gateway.domain.tasks import TaskStatus
+from kling_gateway.storage import callbacks as callback_store
 from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import migrations
-from kling_gateway.storage.db import database
-from kling_gateway.storage.models import CallbackDelivery, Task
+from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage.db import drop_connection, ping
 
 log = logging.getLogger(__name__)
 UNFINISHED = tuple(status for status in TaskStatus if not status.is_final)
@@ -22,12 +20,11 @@ def readiness() -> list[str]:
     """What keeps this instance from serving: empty when the database answers and every
     migration is applied."""
     try:
-        database.execute_sql("SELECT 1")
+        ping()
         missing = migrations.pending()
     except Exception as exc:  # any driver error means "not ready", never a crash
         log.warning("readiness: database unreachable: %s", exc)
-        with suppress(Exception):
-            database.close()  # a broken connection is reopened by the next probe
+        drop_connection()  # a broken connection is reopened by the next probe
         return [f"database unreachable ({type(exc).__name__})"]
     if missing:
         return [f"database migrations pending: {', '.join(missing)}"]
@@ -37,14 +34,9 @@ def readiness() -> list[str]:
 def task_counts() -> tuple[dict[str, int], dict[str, int]]:
     """Unfinished tasks by state, and the depth of the task and callback queues."""
     by_state = {status.value: 0 for status in UNFINISHED}
-    rows = (Task.select(Task.status, fn.COUNT(Task.id))
-            .where(Task.status.in_([status.value for status in UNFINISHED]))
-            .group_by(Task.status).tuples())
-    by_state.update({status: count for status, count in rows})
-    callbacks = (CallbackDelivery.select(fn.COUNT(CallbackDelivery.id))
-                 .where(CallbackDelivery.delivered_at.is_null()
-                        & CallbackDelivery.abandoned_at.is_null()).scalar())
-    return by_state, {"tasks": by_state[TaskStatus.QUEUED.value], "callbacks": callbacks or 0}
+    by_state.update(task_store.count_unfinished_by_status())
+    return by_state, {"tasks": by_state[TaskStatus.QUEUED.value],
+                      "callbacks": callback_store.count_pending()}
 
 
 def scrape() -> tuple[bytes, str]:

@@ -16,19 +16,20 @@ from kling_gateway.domain.money import parse_cny
 from kling_gateway.domain.pricing import canonical_price_key, describe_price_key, parse_price_key
 from kling_gateway.domain.strict_json import parse_json
 from kling_gateway.services.views import price_view
+from kling_gateway.storage import prices as price_store
 from kling_gateway.storage.db import write_transaction
-from kling_gateway.storage.models import Price
+from kling_gateway.storage.records import PriceRecord
 
-MAX_KEY_LENGTH = Price.key.max_length
+MAX_KEY_LENGTH = price_store.MAX_KEY_LENGTH
 _KEY_CHARACTERS = re.compile("[^/\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 """The spec's rule for ``/prices/{key}``, for keys that arrive in a price file instead."""
 
 
-def list_prices() -> list[Price]:
-    return list(Price.select().order_by(Price.key))
+def list_prices() -> list[PriceRecord]:
+    return price_store.all_by_key()
 
 
-def listed_price_view(price: Price) -> dict[str, Any]:
+def listed_price_view(price: PriceRecord) -> dict[str, Any]:
     """A price as the list shows it: its key, amount and what the key sells."""
     sells = describe_price_key(price.key)
     return {**price_view(price), "families": list(sells.families), "model": sells.model,
@@ -47,20 +48,15 @@ def checked_key(key: str) -> str:
     return key
 
 
-def set_price(key: str, amount: int) -> Price:
+def set_price(key: str, amount: int) -> PriceRecord:
     key = checked_key(key)
     if amount < 0:
         raise InvalidParameter(f"invalid parameter '{key}': a price must not be negative")
-    now = now_ms()
-    (Price.insert(key=key, amount=amount, updated_at=now)
-     .on_conflict(conflict_target=[Price.key],
-                  update={Price.amount: amount, Price.updated_at: now})
-     .execute())
-    return Price.get_by_id(key)
+    return price_store.set_amount(key, amount, now_ms())
 
 
 def delete_price(key: str) -> None:
-    if not Price.delete().where(Price.key == canonical_price_key(key)).execute():
+    if not price_store.delete(canonical_price_key(key)):
         raise ResourceNotFound(f"no price '{key}'")
 
 

@@ -22,7 +22,7 @@ from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.families import Family
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import channels as channel_store
-from kling_gateway.storage.models import Channel
+from kling_gateway.storage.records import ChannelRecord
 from kling_gateway.upstream.errors import UpstreamError, UpstreamRefused
 from kling_gateway.upstream.paths import TASK_PATHS
 
@@ -46,7 +46,7 @@ def is_channel_fault(error: UpstreamError | None) -> bool:
         error.code in BROKEN_CODES or error.code == NO_MODEL_CODE)
 
 
-def take_out_if_broken(channel: Channel, error: UpstreamError) -> bool:
+def take_out_if_broken(channel: ChannelRecord, error: UpstreamError) -> bool:
     """Take the channel out of rotation if ``error`` refuses its keys or account; whether it
     did refuse them. Only the process that takes it out logs and counts it."""
     if not (isinstance(error, UpstreamRefused) and error.code in BROKEN_CODES):
@@ -59,12 +59,12 @@ def take_out_if_broken(channel: Channel, error: UpstreamError) -> bool:
     return True
 
 
-def due_for_check(now: int, interval_seconds: float) -> list[Channel]:
+def due_for_check(now: int, interval_seconds: float) -> list[ChannelRecord]:
     """The channels out of rotation whose turn to be checked has come, claimed by the caller."""
     return channel_store.claim_checks(now, int(interval_seconds * 1000))
 
 
-def check(upstreams: Upstreams, channel: Channel) -> bool:
+def check(upstreams: Upstreams, channel: ChannelRecord) -> bool:
     """Ask Kling with the channel's keys; back in rotation when it answers. Whether it did."""
     try:
         upstreams.client_for(channel).get(CHECK_PATH, CHECK_PAGE)

@@ -15,24 +15,25 @@ from kling_gateway.domain.errors import InvalidParameter, KlingError, ServiceUna
 from kling_gateway.services import billing, relay
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.storage.models import Channel, SelectionSession, UpstreamVideo
+from kling_gateway.storage import channels as channel_store
+from kling_gateway.storage import selections as selection_store
+from kling_gateway.storage.records import ChannelRecord, SessionRecord
 from kling_gateway.upstream.paths import selection_path
 
 SESSION_LIFETIME_MS = 24 * 3600 * 1000
 
 
-def owned_session(caller: Caller, session_id: str) -> SelectionSession:
-    session = SelectionSession.get_or_none(
-        (SelectionSession.session_id == session_id) & (SelectionSession.user == caller.user_id))
+def owned_session(caller: Caller, session_id: str) -> SessionRecord:
+    session = selection_store.session_of_user(caller.user_id, session_id)
     if session is None or session.expires_at <= now_ms():
         raise InvalidParameter(f"invalid parameter 'session_id': no session {session_id}")
     return session
 
 
-def channel_of(session: SelectionSession) -> Channel:
+def channel_of(session: SessionRecord) -> ChannelRecord:
     if session.channel_id is None:
         raise ServiceUnavailable("the channel holding this session has been removed")
-    return Channel.get_by_id(session.channel_id)
+    return channel_store.channel_by_id(session.channel_id)
 
 
 def init_selection(upstreams: Upstreams, caller: Caller, body: dict[str, Any]) -> Any:
@@ -40,11 +41,8 @@ def init_selection(upstreams: Upstreams, caller: Caller, body: dict[str, Any]) -
     channels = _channels_for_video(upstreams, caller, body.get("video_id") or None)
     channel, answer = _charged_call(upstreams, caller, "init-selection", body, channels)
     now = now_ms()
-    owner = {SelectionSession.user: caller.user_id, SelectionSession.channel: channel.id,
-             SelectionSession.created_at: now,
-             SelectionSession.expires_at: now + SESSION_LIFETIME_MS}
-    (SelectionSession.insert({SelectionSession.session_id: str(answer["session_id"]), **owner})
-     .on_conflict(conflict_target=[SelectionSession.session_id], update=owner).execute())
+    selection_store.remember_session(str(answer["session_id"]), caller.user_id, channel.id, now,
+                                     now + SESSION_LIFETIME_MS)
     return answer
 
 
@@ -56,7 +54,7 @@ def call_in_session(upstreams: Upstreams, caller: Caller, operation: str,
 
 
 def _channels_for_video(upstreams: Upstreams, caller: Caller,
-                        video_id: str | None) -> list[Channel]:
+                        video_id: str | None) -> list[ChannelRecord]:
     """A video made through the gateway is only known to the account that made it; a video
     given by URL can go to any channel."""
     if video_id is None:
@@ -64,14 +62,14 @@ def _channels_for_video(upstreams: Upstreams, caller: Caller,
         if not candidates:  # before any charge
             raise ServiceUnavailable("no upstream channel is available; try again later")
         return candidates
-    video = UpstreamVideo.get_or_none(UpstreamVideo.video_id == video_id)
+    video = selection_store.video(video_id)
     if video is None or video.user_id != caller.user_id or video.channel_id is None:
         raise InvalidParameter(f"invalid parameter 'video_id': no video {video_id}")
-    return [Channel.get_by_id(video.channel_id)]
+    return [channel_store.channel_by_id(video.channel_id)]
 
 
 def _charged_call(upstreams: Upstreams, caller: Caller, operation: str, body: dict[str, Any],
-                  channels: list[Channel]) -> tuple[Channel, Any]:
+                  channels: list[ChannelRecord]) -> tuple[ChannelRecord, Any]:
     charge = billing.charge(caller, billing.bill_for(operation, body, caller))
     try:
         return relay.send_once(upstreams, channels, selection_path(operation), body)

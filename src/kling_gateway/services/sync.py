@@ -31,9 +31,10 @@ from kling_gateway.domain.tasks import TaskStatus, can_move, upstream_status
 from kling_gateway.services import rotation, task_states, tasks
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import release_connection, releasing_connection
-from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.records import ChannelRecord, TaskRow
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
@@ -129,22 +130,22 @@ class Syncer:
         list(self._pool.map(self._check_and_release, due))
 
     @releasing_connection
-    def _check_and_release(self, channel: Channel) -> None:
+    def _check_and_release(self, channel: ChannelRecord) -> None:
         try:
             rotation.check(self.upstreams, channel)
         except Exception:  # one channel's trouble must not stop the pass
             log.exception("check of channel %s failed", channel.name)
 
-    def _list_groups(self, claimed: list[Task]) -> dict[tuple[int, str], list[Task]]:
+    def _list_groups(self, claimed: list[TaskRow]) -> dict[tuple[int, str], list[TaskRow]]:
         """Running tasks by channel and family, the groups large enough to read from the list."""
         return {key: group for key, group in _by_channel_and_family(claimed).items()
                 if len(group) >= self.policy.list_from}
 
-    def _claim_list_groups(self, claimed: list[Task], now: int) -> list[Task]:
+    def _claim_list_groups(self, claimed: list[TaskRow], now: int) -> list[TaskRow]:
         """When a group is read from the list anyway, every due task of that channel and
         family comes along: one walk of the list per pass instead of one per batch."""
         most = self.policy.list_page_size * self.policy.list_max_pages
-        more: list[Task] = []
+        more: list[TaskRow] = []
         for (channel_id, family), group in self._list_groups(claimed).items():
             if len(group) < most:
                 more += task_store.claim_due_running(
@@ -153,14 +154,14 @@ class Syncer:
                     due_by=now + self.policy.list_ahead_ms)
         return more
 
-    def _poll_by_list(self, claimed: list[Task]) -> set[str]:
+    def _poll_by_list(self, claimed: list[TaskRow]) -> set[str]:
         """Read large groups of running tasks page by page; answers the ids it handled."""
         handled: set[str] = set()
         for (channel_id, family), group in self._list_groups(claimed).items():
             handled |= self._walk_list(channel_id, family, group).seen
         return handled
 
-    def _walk_list(self, channel_id: int, family: str, group: list[Task], *,
+    def _walk_list(self, channel_id: int, family: str, group: list[TaskRow], *,
                    scheduled: bool = True) -> _Walk:
         """Read the channel's list of ``family`` until every task of ``group`` was seen; a task
         whose state moved goes through ``apply_upstream`` (the state machine) on the pool while
@@ -169,7 +170,7 @@ class Syncer:
         schedule did not ask for, on tasks that may be leased; see ``_note_read``). Answers
         what the walk found."""
         wanted = {task.upstream_task_id: task for task in group}
-        channel = Channel.get_by_id(channel_id)
+        channel = channel_store.channel_by_id(channel_id)
         client = self.upstreams.client_for(channel)
         path = TASK_PATHS[Family(family)]
         walk = _Walk()
@@ -201,7 +202,7 @@ class Syncer:
             self._note_read(walk.unchanged)
         return walk
 
-    def _take(self, walk: _Walk, task: Task, row: dict[str, Any]) -> None:
+    def _take(self, walk: _Walk, task: TaskRow, row: dict[str, Any]) -> None:
         walk.seen.add(task.id)
         if self._moves(task, row):
             walk.applying.append(self._pool.submit(self._apply_and_log, task, row))
@@ -212,27 +213,27 @@ class Syncer:
             walk.unchanged.append(task)
 
     @staticmethod
-    def _moves(task: Task, row: dict[str, Any]) -> bool:
+    def _moves(task: TaskRow, row: dict[str, Any]) -> bool:
         """Whether the listed state moves the task. States only move forward, so a state the
         task could not move to from the one claimed is no move either (the state machine
         would refuse it)."""
         status = upstream_status(row.get("task_status"))
         return status is not None and can_move(TaskStatus(task.status), status)
 
-    def _release(self, polled: list[Task], *, synced_at: int | None = None) -> None:
+    def _release(self, polled: list[TaskRow], *, synced_at: int | None = None) -> None:
         """Hand back polled tasks, each due again after its backoff."""
         start = now_ms() if synced_at is None else synced_at
         for wait, task_ids in self._by_wait(polled).items():
             task_store.release_many(task_ids, self.owner, start + wait, synced_at=synced_at)
 
-    def _note_read(self, read: list[Task]) -> None:
+    def _note_read(self, read: list[TaskRow]) -> None:
         """Tasks read out of their schedule, unchanged: their next poll is put off by the
         interval they are at."""
         start = now_ms()
         for wait, task_ids in self._by_wait(read).items():
             task_store.note_read(task_ids, start, start + wait)
 
-    def _by_wait(self, group: list[Task]) -> dict[int, list[str]]:
+    def _by_wait(self, group: list[TaskRow]) -> dict[int, list[str]]:
         """Task ids by the wait before their next poll."""
         waits: dict[int, list[str]] = {}
         for task in group:
@@ -241,7 +242,7 @@ class Syncer:
 
     @staticmethod
     @releasing_connection
-    def _apply_and_log(task: Task, row: dict[str, Any]) -> None:
+    def _apply_and_log(task: TaskRow, row: dict[str, Any]) -> None:
         try:
             tasks.apply_upstream(task.id, row)
         except Exception:  # one broken task must not stop the others; it is retried later
@@ -269,7 +270,7 @@ class Syncer:
                 break
         return Drain(moved, waiting=head is not None)
 
-    def _has_room_for(self, task: Task) -> bool:
+    def _has_room_for(self, task: TaskRow) -> bool:
         """Whether sending ``task`` now would not just queue it again: a channel has room, or
         none takes its model any more (it fails)."""
         return (bool(self.upstreams.candidates(task.model_name))
@@ -288,7 +289,7 @@ class Syncer:
                 return index, True
         return len(line), False
 
-    def _send_queued(self, task: Task) -> bool:
+    def _send_queued(self, task: TaskRow) -> bool:
         """Send one leased queued task; whether it left the queue. A task that stays is due
         again at once; one that went starts its polls like any new task (waiting is no poll).
         Not paced like polls: a create goes only into a free slot, so the channel's capacity
@@ -305,7 +306,7 @@ class Syncer:
             task_store.release(task.id, self.owner, now_ms() + wait, count_poll=False)
         return left
 
-    def _watch(self, head: Task, now: int) -> bool:
+    def _watch(self, head: TaskRow, now: int) -> bool:
         """Read the tasks running on the full channels ``head`` waits for (those not read
         within ``queue_watch_ms``), whatever their poll schedule: whether the state of any of
         them moved (one that ended freed its slot). Leased ones too: a lease keeps two workers
@@ -326,7 +327,7 @@ class Syncer:
         self._pool.shutdown(wait=True)
         task_store.release_all(self.owner)
 
-    def _handle_and_release(self, task: Task) -> None:
+    def _handle_and_release(self, task: TaskRow) -> None:
         wait = self.policy.next_poll_in(task.poll_count)
         try:
             with self._slot(task.channel_id):
@@ -337,7 +338,7 @@ class Syncer:
             task_store.release(task.id, self.owner, now_ms() + wait)
             release_connection()  # this pool thread's connection, back for the next task
 
-    def _handle(self, task: Task) -> None:
+    def _handle(self, task: TaskRow) -> None:
         now = now_ms()
         status = TaskStatus(task.status)
         if self._expired(task, status, now):
@@ -350,14 +351,14 @@ class Syncer:
             tasks.refresh_if_stale(self.upstreams, task, force=True,
                                    lost_after_ms=self.policy.lost_after_ms)
 
-    def _expired(self, task: Task, status: TaskStatus, now: int) -> bool:
+    def _expired(self, task: TaskRow, status: TaskStatus, now: int) -> bool:
         """Fail (and refund) a task that waited or ran too long; whether it did."""
         reason = self._too_old(task, status, now)
         if reason:
             task_states.advance(task.id, TaskStatus.FAILED, status_msg=reason)
         return bool(reason)
 
-    def _too_old(self, task: Task, status: TaskStatus, now: int) -> str:
+    def _too_old(self, task: TaskRow, status: TaskStatus, now: int) -> str:
         """Why the task waited or ran too long; empty if it did not."""
         age_ms = now - task.created_at
         if status is TaskStatus.QUEUED and age_ms > self.settings.queue_timeout_seconds * 1000:
@@ -383,17 +384,17 @@ class _Walk:
     """What one walk of the list found, so far."""
 
     seen: set[str] = field(default_factory=set)
-    unchanged: list[Task] = field(default_factory=list)
+    unchanged: list[TaskRow] = field(default_factory=list)
     """Their state stays: only the poll is recorded."""
-    settled: list[Task] = field(default_factory=list)
+    settled: list[TaskRow] = field(default_factory=list)
     """Moved by the state machine (``applying``) or failed for their age."""
     applying: list[Future[None]] = field(default_factory=list)
 
 
-def _by_channel_and_family(claimed: list[Task]) -> dict[tuple[int, str], list[Task]]:
+def _by_channel_and_family(claimed: list[TaskRow]) -> dict[tuple[int, str], list[TaskRow]]:
     """The running tasks among ``claimed`` that Kling's task lists can answer for, by channel
     and family."""
-    groups: dict[tuple[int, str], list[Task]] = {}
+    groups: dict[tuple[int, str], list[TaskRow]] = {}
     for task in claimed:
         if task.upstream_task_id and task.channel_id and task.status in _RUNNING:
             groups.setdefault((task.channel_id, task.family), []).append(task)

@@ -13,13 +13,13 @@ from kling_gateway import metrics
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.tasks import TaskStatus, can_move
 from kling_gateway.services import billing, callbacks
-from kling_gateway.storage import tasks
+from kling_gateway.storage import ledger, tasks
 from kling_gateway.storage.db import write_transaction
-from kling_gateway.storage.models import Task
+from kling_gateway.storage.records import TaskRow
 
 
 def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None,
-            **changes: Any) -> Task | None:
+            **changes: Any) -> TaskRow | None:
     """Move the task to ``new`` with ``changes`` and answer it as moved; None when the move was
     not allowed or lost a race. ``believed``: the state the caller last saw the task in. It
     saves reading the state first; if the task has moved on since, the state is read anyway."""
@@ -44,17 +44,17 @@ def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None
 
 
 def _move_from(task_id: str, current: TaskStatus, new: TaskStatus,
-               changes: dict[str, Any]) -> Task | None:
+               changes: dict[str, Any]) -> TaskRow | None:
     """The compare-and-set from ``current``, if moving from it to ``new`` is allowed at all."""
     return tasks.compare_and_set(task_id, current, **changes) if can_move(current, new) else None
 
 
 def touch(task_id: str, **changes: Any) -> None:
     """Record that the upstream was read (and e.g. its task id), without a state change."""
-    Task.update(synced_at=now_ms(), **changes).where(Task.id == task_id).execute()
+    tasks.touch(task_id, now_ms(), **changes)
 
 
 def _refund(task_id: str, reason: str) -> None:
-    charge = tasks.charge_of(task_id)
+    charge = ledger.charge_of(task_id)
     if charge is not None:
         billing.refund(charge.id, reason)

@@ -26,9 +26,10 @@ from kling_gateway.services import (
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import commit_without_waiting_for_disk, write_transaction
-from kling_gateway.storage.models import Channel, Task
+from kling_gateway.storage.records import ChannelRecord, TaskRow
 from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
@@ -47,7 +48,7 @@ def new_task_id() -> str:
 
 
 def submit(context: GatewayContext, caller: Caller, family: Family,
-           body: dict[str, Any]) -> Task:
+           body: dict[str, Any]) -> TaskRow:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
     upstreams = context.upstreams
     body = official_types.to_official(body)  # before anything reads it: rules, price, upstream
@@ -79,7 +80,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
                   behind_queue=True) or task_store.get(task_id))
 
 
-def _first_on_record(upstreams: Upstreams, channels: list[Channel],
+def _first_on_record(upstreams: Upstreams, channels: list[ChannelRecord],
                      family: Family) -> int | None:
     """The first channel to try, on record before it is asked (crash recovery) in the write
     that precedes the request; None when that channel has a limit, since then it is recorded
@@ -90,7 +91,7 @@ def _first_on_record(upstreams: Upstreams, channels: list[Channel],
     return None if limited else channels[0].id
 
 
-def upstream_body(task: Task, body: dict[str, Any],
+def upstream_body(task: TaskRow, body: dict[str, Any],
                   public_url: str | None = None) -> dict[str, Any]:
     """The stored ``body`` (the client's, unknown fields included, with the defaults it was
     charged for spelled out), with the gateway's id as ``external_task_id``; the client's
@@ -105,14 +106,14 @@ def upstream_body(task: Task, body: dict[str, Any],
 
 
 def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: dict[str, Any],
-                  model: str | None) -> list[Channel]:
+                  model: str | None) -> list[ChannelRecord]:
     if family is Family.MULTI_ELEMENTS:  # an edit runs on the account holding its session
         return [selections.channel_of(selections.owned_session(caller, body["session_id"]))]
     return upstreams.candidates(model)
 
 
-def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list[Channel],
-          public_url: str | None, *, behind_queue: bool) -> Task | None:
+def _send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any], channels: list[ChannelRecord],
+          public_url: str | None, *, behind_queue: bool) -> TaskRow | None:
     """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
     Answers the task as Kling's answer moved it, if it did. ``behind_queue``: a new task, which
     takes no slot that a queued task is waiting for."""
@@ -121,7 +122,7 @@ def _send(upstreams: Upstreams, task: Task, body: dict[str, Any], channels: list
         _queue(task.id)
         return None
 
-    def record_channel(attempt: Channel) -> bool:  # before each request: where to look it up
+    def record_channel(attempt: ChannelRecord) -> bool:  # before each request: where to look it up
         slots = upstreams.slots(attempt)
         # An edit goes to the account holding its session, full or not, as it always did: the
         # queue would send it to any channel.
@@ -158,7 +159,7 @@ def _queue(task_id: str) -> None:
     task_states.advance(task_id, TaskStatus.QUEUED, channel=None, next_poll_at=0)
 
 
-def dispatch_queued(context: GatewayContext, task: Task) -> None:
+def dispatch_queued(context: GatewayContext, task: TaskRow) -> None:
     """Try a queued task again (the worker calls this, oldest first); while no channel has
     room for it, it stays queued untouched."""
     upstreams = context.upstreams
@@ -178,7 +179,7 @@ def dispatch_queued(context: GatewayContext, task: Task) -> None:
 
 
 def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus | None = None,
-                   **changes: Any) -> Task | None:
+                   **changes: Any) -> TaskRow | None:
     """Take the state Kling reports for a task (from a create, a query or a callback), with
     the gateway's own ``changes`` (e.g. the channel that took it). Answers the task if its
     state moved, else None. ``believed``: as for ``task_states.advance``."""
@@ -199,7 +200,7 @@ def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus |
 
 
 def find(context: GatewayContext, caller: Caller, family: Family,
-         task_or_external_id: str) -> Task:
+         task_or_external_id: str) -> TaskRow:
     """The caller's task (another user's is reported as not existing), refreshed if stale."""
     task = task_store.find_own(caller.user_id, family.value, task_or_external_id)
     if task is None:
@@ -210,11 +211,11 @@ def find(context: GatewayContext, caller: Caller, family: Family,
     return task  # nothing asked upstream: the row just read is the answer
 
 
-def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[Task]:
+def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[TaskRow]:
     return task_store.page_own(caller.user_id, family.value, page_num, page_size)
 
 
-def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
+def refresh_if_stale(upstreams: Upstreams, task: TaskRow, *, force: bool = False,
                      lost_after_ms: int = LOST_AFTER_MS) -> bool:
     """Ask the task's channel for its state if ours is older than ``stale_after_ms``; whether
     it asked (only then can the stored task have changed here)."""
@@ -223,7 +224,7 @@ def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
     status = TaskStatus(task.status)
     if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:
         return False
-    channel = Channel.get_by_id(task.channel_id)
+    channel = channel_store.channel_by_id(task.channel_id)
     path = TASK_PATHS[Family(task.family)]
     try:  # before the upstream id is known, the gateway's id is Kling's external_task_id
         data = upstreams.client_for(channel).find_task(path, task.upstream_task_id or task.id)
@@ -245,7 +246,7 @@ def refresh_if_stale(upstreams: Upstreams, task: Task, *, force: bool = False,
 def receive_callback(task_id: str, secret: str, data: dict[str, Any]) -> None:
     """Kling reports a task's state to the gateway's per-task callback URL: applied exactly like
     a poll, so duplicates, late and out-of-order deliveries change nothing."""
-    task = Task.get_or_none(Task.id == task_id)
+    task = task_store.find(task_id)
     if (task is None or not task.callback_secret
             or not hmac.compare_digest(task.callback_secret.encode(), secret.encode())):
         raise ResourceNotFound("no such callback")

@@ -1,12 +1,12 @@
 """Tokens this process authenticated a moment ago, so that a busy client is not looked up in
 the database on every request.
 
-An entry is the token row with its user, as read, kept for ``seconds`` (1 s by default,
-``KLING_GATEWAY_AUTH_CACHE_SECONDS``; 0 turns the cache off). Authentication still checks
-revocation, the user's state and expiry on every request, against that copy: a change made
-through this process (revoking a token, disabling a user) empties the cache at once, and a
-change made through another gateway instance takes effect here within ``seconds``. Unknown keys
-are never cached, so a new token works at once.
+An entry is the token's ``Credential`` (the token with its user, as read), kept for ``seconds``
+(1 s by default, ``KLING_GATEWAY_AUTH_CACHE_SECONDS``; 0 turns the cache off). Authentication
+still checks revocation, the user's state and expiry on every request, against that copy: a
+change made through this process (revoking a token, disabling a user) empties the cache at
+once, and a change made through another gateway instance takes effect here within
+``seconds``. Unknown keys are never cached, so a new token works at once.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from kling_gateway.storage.models import ApiToken
+from kling_gateway.storage.records import Credential
 
 DEFAULT_SECONDS = 1.0
 MAX_ENTRIES = 10_000
@@ -26,7 +26,7 @@ class TokenCache:
     def __init__(self, seconds: float = DEFAULT_SECONDS,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, ApiToken]] = {}
+        self._entries: dict[str, tuple[float, Credential]] = {}
         self.configure(seconds, clock)
 
     def configure(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
@@ -35,14 +35,14 @@ class TokenCache:
             self._seconds, self._clock = max(seconds, 0.0), clock
             self._entries.clear()
 
-    def lookup(self, key: str) -> ApiToken | None:
+    def lookup(self, key: str) -> Credential | None:
         """The token (with its user) cached under ``key``, if it is fresh."""
         entry = self._entries.get(key)
         if entry is None or self._clock() - entry[0] >= self._seconds:
             return None
         return entry[1]
 
-    def remember(self, key: str, token: ApiToken) -> None:
+    def remember(self, key: str, token: Credential) -> None:
         if self._seconds <= 0:
             return
         with self._lock:

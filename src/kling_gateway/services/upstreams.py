@@ -9,15 +9,10 @@ import time
 from collections.abc import Callable
 
 from kling_gateway.config import Settings
+from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import tasks as task_store
-from kling_gateway.storage.models import Channel
-from kling_gateway.storage.prepared import PreparedQuery
+from kling_gateway.storage.records import ChannelRecord
 from kling_gateway.upstream.client import DEFAULT_TIMEOUTS, KlingClient, Timeouts
-
-_IN_ROTATION = PreparedQuery(Channel, lambda: (
-    Channel.select().where((Channel.enabled == True)  # noqa: E712  (peewee's SQL = TRUE)
-                           & Channel.broken_at.is_null())))
-"""Enabled channels whose keys and account Kling has not refused (``services/rotation.py``)."""
 
 
 class Upstreams:
@@ -42,7 +37,7 @@ class Upstreams:
     def from_settings(cls, settings: Settings) -> Upstreams:
         return cls(timeouts=Timeouts(read=settings.upstream_read_timeout_seconds))
 
-    def client_for(self, channel: Channel) -> KlingClient:
+    def client_for(self, channel: ChannelRecord) -> KlingClient:
         """The channel's pooled client, rebuilt when its URL, keys or name change."""
         identity = (channel.base_url, channel.access_key, channel.secret_key)
         with self._lock:
@@ -72,30 +67,30 @@ class Upstreams:
         with self._lock:
             self._full_at[channel_id] = (slots, self._clock() + self._cooldown_seconds)
 
-    def candidates(self, model: str | None) -> list[Channel]:
+    def candidates(self, model: str | None) -> list[ChannelRecord]:
         """Channels to try, best first: the highest priority first, weighted-random within a
         priority; channels cooling down, full, disabled, out of rotation or not allowing the model
         are left out."""
         usable = [c for c in self._usable(model) if self._has_room(c)]
-        ordered: list[Channel] = []
+        ordered: list[ChannelRecord] = []
         for priority in sorted({c.priority for c in usable}, reverse=True):
             ordered += self._weighted_order([c for c in usable if c.priority == priority])
         return ordered
 
-    def full(self, model: str | None) -> list[Channel]:
+    def full(self, model: str | None) -> list[ChannelRecord]:
         """The channels that would take ``model`` but have no free slot: one frees when a task
         in flight on them ends."""
         return [c for c in self._usable(model) if not self._has_room(c)]
 
-    def _usable(self, model: str | None) -> list[Channel]:
-        return [c for c in _IN_ROTATION.rows()
+    def _usable(self, model: str | None) -> list[ChannelRecord]:
+        return [c for c in channel_store.in_rotation()
                 if _allows(c, model) and not self.is_cooling(c.id)]
 
-    def _has_room(self, channel: Channel) -> bool:
+    def _has_room(self, channel: ChannelRecord) -> bool:
         slots = self.slots(channel)
         return slots is None or task_store.count_in_flight(channel.id) < slots
 
-    def slots(self, channel: Channel) -> int | None:
+    def slots(self, channel: ChannelRecord) -> int | None:
         """How many tasks the channel takes at once: its ``max_concurrency``, or fewer if its
         account said so lately; None: no known limit."""
         with self._lock:
@@ -109,9 +104,9 @@ class Upstreams:
     def serves(self, model: str | None) -> bool:
         """Whether any channel in rotation takes ``model`` at all, busy or not (a task then
         waits in the queue rather than fail)."""
-        return any(_allows(c, model) for c in _IN_ROTATION.rows())
+        return any(_allows(c, model) for c in channel_store.in_rotation())
 
-    def _weighted_order(self, channels: list[Channel]) -> list[Channel]:
+    def _weighted_order(self, channels: list[ChannelRecord]) -> list[ChannelRecord]:
         remaining, ordered = list(channels), []
         while remaining:
             pick = self._rng.choices(remaining, weights=[max(c.weight, 0) or 1e-9
@@ -127,5 +122,5 @@ class Upstreams:
             self._clients.clear()
 
 
-def _allows(channel: Channel, model: str | None) -> bool:
+def _allows(channel: ChannelRecord, model: str | None) -> bool:
     return not channel.allowed_models or model is None or model in channel.allowed_models

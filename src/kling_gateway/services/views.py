@@ -12,15 +12,23 @@ from kling_gateway.domain.money import format_cny
 from kling_gateway.domain.task_object import gateway_charge, task_object
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.services.accounts import IssuedToken
-from kling_gateway.storage.models import ApiToken, Channel, LedgerEntry, Price, Task, User
+from kling_gateway.storage.records import (
+    ChannelRecord,
+    DeliveryRecord,
+    LedgerRecord,
+    PriceRecord,
+    TaskRow,
+    TokenRecord,
+    UserRecord,
+)
 
 
-def user_view(user: User) -> dict[str, Any]:
+def user_view(user: UserRecord) -> dict[str, Any]:
     return {"name": user.name, "balance": format_cny(user.balance),
             "disabled": user.disabled, "created_at": user.created_at}
 
 
-def token_view(token: ApiToken) -> dict[str, Any]:
+def token_view(token: TokenRecord) -> dict[str, Any]:
     return {
         "id": token.id,
         "name": token.name,
@@ -29,7 +37,7 @@ def token_view(token: ApiToken) -> dict[str, Any]:
         "spend_limit": None if token.spend_limit is None else format_cny(token.spend_limit),
         "spent": format_cny(token.spent),
         "expires_at": token.expires_at,
-        "allowed_models": token.allowed_models,
+        "allowed_models": _listed(token.allowed_models),
         "revoked": token.revoked,
         "created_at": token.created_at,
     }
@@ -41,7 +49,7 @@ def issued_token_view(issued: IssuedToken) -> dict[str, Any]:
             "access_key": issued.access_key, "secret_key": issued.secret_key}
 
 
-def ledger_entry_view(entry: LedgerEntry) -> dict[str, Any]:
+def ledger_entry_view(entry: LedgerRecord) -> dict[str, Any]:
     return {
         "id": entry.id,
         "kind": entry.kind,
@@ -56,7 +64,7 @@ def ledger_entry_view(entry: LedgerEntry) -> dict[str, Any]:
     }
 
 
-def price_view(price: Price) -> dict[str, Any]:
+def price_view(price: PriceRecord) -> dict[str, Any]:
     return {"key": price.key, "price": format_cny(price.amount), "updated_at": price.updated_at}
 
 
@@ -65,7 +73,7 @@ def summary_view(totals: dict[str, int]) -> dict[str, Any]:
             **{name: format_cny(value) for name, value in totals.items() if name != "users"}}
 
 
-def task_view(task: Task, *, full: bool = True) -> dict[str, Any]:
+def task_view(task: TaskRow, *, full: bool = True) -> dict[str, Any]:
     """A gateway task as the official task object, with the gateway's ids, what Kling reported
     about it, and what the gateway charged for it."""
     status = TaskStatus(task.status)
@@ -99,7 +107,7 @@ def balance_as_resource_pack(user_id: int, summary: dict[str, int]) -> dict[str,
     }
 
 
-def channel_view(channel: Channel) -> dict[str, Any]:
+def channel_view(channel: ChannelRecord) -> dict[str, Any]:
     """An upstream account as the admin sees it: every field but the secret key, and why it
     is out of rotation (null while it is in)."""
     return {
@@ -110,7 +118,7 @@ def channel_view(channel: Channel) -> dict[str, Any]:
         "priority": channel.priority,
         "weight": channel.weight,
         "enabled": channel.enabled,
-        "allowed_models": channel.allowed_models,
+        "allowed_models": _listed(channel.allowed_models),
         "max_concurrency": channel.max_concurrency,
         "created_at": channel.created_at,
         "out_of_rotation": None if channel.broken_at is None else {
@@ -119,8 +127,8 @@ def channel_view(channel: Channel) -> dict[str, Any]:
     }
 
 
-def callback_delivery_view(delivery: Any) -> dict[str, Any]:
-    """A ``CallbackDelivery``: which status went where, and how its delivery went.
+def callback_delivery_view(delivery: DeliveryRecord) -> dict[str, Any]:
+    """A callback delivery: which status went where, and how its delivery went.
     ``next_attempt_at`` is null once the delivery is delivered or abandoned."""
     done = delivery.delivered_at is not None or delivery.abandoned_at is not None
     return {
@@ -135,3 +143,8 @@ def callback_delivery_view(delivery: Any) -> dict[str, Any]:
         "next_attempt_at": None if done else delivery.next_attempt_at,
         "created_at": delivery.created_at,
     }
+
+
+def _listed(models: tuple[str, ...] | None) -> list[str] | None:
+    """A record's tuple of model names as the JSON list the views answer."""
+    return None if models is None else list(models)

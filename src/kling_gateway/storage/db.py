@@ -17,7 +17,7 @@ from __future__ import annotations
 import select
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlparse
@@ -127,6 +127,18 @@ def _postgres_pool(url: str, limits: DatabaseLimits) -> PooledPostgresqlDatabase
 
 def is_postgres() -> bool:
     return isinstance(database.obj, PostgresqlDatabase)
+
+
+def ping() -> None:
+    """One trivial query: raises the driver's error when the database does not answer."""
+    database.execute_sql("SELECT 1")
+
+
+def drop_connection() -> None:
+    """Close this thread's connection, whatever state it is in (a broken one is reopened by
+    the next query); never raises."""
+    with suppress(Exception):
+        database.close()
 
 
 def release_connection() -> None:

@@ -17,6 +17,7 @@ from kling_gateway.domain.money import format_cny
 from kling_gateway.storage.db import database, write_transaction
 from kling_gateway.storage.models import ApiToken, LedgerEntry, User
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
+from kling_gateway.storage.records import LedgerRecord
 
 _NEW_ENTRY = PreparedInsert(LedgerEntry)
 _BALANCE_MOVE = PreparedQuery(User, lambda user_id, delta: (
@@ -30,13 +31,20 @@ _TOKEN_SPEND = PreparedQuery(ApiToken, lambda token_id, amount: (
     .returning(ApiToken.id)))
 
 
+def _record(entry: LedgerEntry) -> LedgerRecord:
+    return LedgerRecord(id=entry.id, user_id=entry.user_id, kind=entry.kind, amount=entry.amount,
+                        balance_after=entry.balance_after, token_id=entry.token_id,
+                        task_id=entry.task_id, refund_of_id=entry.refund_of_id,
+                        price_key=entry.price_key, note=entry.note, created_at=entry.created_at)
+
+
 def _move_balance(user_id: int, delta: int) -> int | None:
     """Add ``delta`` unless that would take the balance below zero; the new balance or None."""
     moved = _BALANCE_MOVE.first(user_id, delta)
     return None if moved is None else moved.balance
 
 
-def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> LedgerEntry:
+def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> LedgerRecord:
     """A top-up (amount > 0) or a manual adjustment (either sign, never below zero)."""
     with write_transaction():
         balance = _move_balance(user_id, amount)
@@ -46,13 +54,13 @@ def credit(user_id: int, amount: int, kind: EntryKind, *, note: str = "") -> Led
             raise InvalidParameter(
                 f"{article} {kind} of {format_cny(amount)} CNY would take the balance of "
                 f"{format_cny(available)} CNY below zero")
-        return _NEW_ENTRY(user=user_id, kind=kind, amount=amount, balance_after=balance,
-                          note=note, created_at=now_ms())
+        return _record(_NEW_ENTRY(user=user_id, kind=kind, amount=amount,
+                                  balance_after=balance, note=note, created_at=now_ms()))
 
 
 def debit(user_id: int, amount: int, *, token_id: int | None = None,
           task_id: str | None = None, price_key: str | None = None,
-          note: str = "") -> LedgerEntry:
+          note: str = "") -> LedgerRecord:
     """Charge ``amount``; refuses with 1102 when the balance or the token's limit is short."""
     with write_transaction():
         balance = _move_balance(user_id, -amount)
@@ -63,9 +71,9 @@ def debit(user_id: int, amount: int, *, token_id: int | None = None,
                 f"{format_cny(available)} CNY available")
         if token_id is not None:
             _spend_from_token(token_id, amount)
-        return _NEW_ENTRY(user=user_id, kind=EntryKind.CHARGE, amount=-amount,
-                          balance_after=balance, token=token_id, task=task_id,
-                          price_key=price_key, note=note, created_at=now_ms())
+        return _record(_NEW_ENTRY(user=user_id, kind=EntryKind.CHARGE, amount=-amount,
+                                  balance_after=balance, token=token_id, task=task_id,
+                                  price_key=price_key, note=note, created_at=now_ms()))
 
 
 def _spend_from_token(token_id: int, amount: int) -> None:
@@ -77,7 +85,7 @@ def _spend_from_token(token_id: int, amount: int) -> None:
             f"{format_cny(left)} CNY left of its limit")
 
 
-def refund(charge_id: int, *, note: str = "") -> LedgerEntry | None:
+def refund(charge_id: int, *, note: str = "") -> LedgerRecord | None:
     """Give back a charge, once. Returns None when it was refunded already."""
     charge = LedgerEntry.get_by_id(charge_id)
     if charge.kind != EntryKind.CHARGE:
@@ -93,9 +101,29 @@ def refund(charge_id: int, *, note: str = "") -> LedgerEntry | None:
             if charge.token_id is not None:
                 (ApiToken.update(spent=ApiToken.spent - amount)
                  .where(ApiToken.id == charge.token_id).execute())
-            return entry
+            return _record(entry)
     except IntegrityError:
         return None
+
+
+def charge_of(task_id: str) -> LedgerRecord | None:
+    """The task's charge; None for a task that was free."""
+    charge = (LedgerEntry.select()
+              .where((LedgerEntry.task == task_id) & (LedgerEntry.kind == EntryKind.CHARGE))
+              .first())
+    return None if charge is None else _record(charge)
+
+
+def page_of_user(user_id: int, page_num: int, page_size: int) -> list[LedgerRecord]:
+    """The user's entries, newest first, page ``page_num`` (from 1)."""
+    return [_record(entry) for entry in LedgerEntry.select().where(LedgerEntry.user == user_id)
+            .order_by(LedgerEntry.id.desc()).paginate(page_num, page_size)]
+
+
+def total_of_kind(kind: EntryKind) -> int:
+    """What the entries of ``kind`` add up to, over every user."""
+    return int(LedgerEntry.select(fn.COALESCE(fn.SUM(LedgerEntry.amount), 0))
+               .where(LedgerEntry.kind == kind).scalar())
 
 
 def balance_matches_ledger(user_id: int) -> bool:

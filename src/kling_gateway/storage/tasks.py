@@ -7,18 +7,19 @@ from contextlib import contextmanager
 from functools import partial
 from typing import Any
 
-from peewee import IntegrityError, ModelSelect, ModelUpdate
+from peewee import IntegrityError, ModelSelect, ModelUpdate, fn
 
 from kling_gateway.domain.errors import InvalidParameter
-from kling_gateway.domain.ledger import EntryKind
 from kling_gateway.domain.tasks import TaskStatus
 from kling_gateway.storage.db import (
     commit_without_waiting_for_disk,
     is_postgres,
     write_transaction,
 )
-from kling_gateway.storage.models import Channel, LedgerEntry, Task, UpstreamVideo
+from kling_gateway.storage.errors import RowMissing
+from kling_gateway.storage.models import Channel, Task, UpstreamVideo
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
+from kling_gateway.storage.records import ChannelRecord
 
 READ_COLUMNS = tuple(field for field in Task._meta.sorted_fields
                      if field is not Task.request_body)
@@ -105,8 +106,17 @@ _MOVES: dict[tuple[str, ...], PreparedQuery[Task]] = {}
 
 
 def get(task_id: str) -> Task:
-    """The task (``READ_COLUMNS``); DoesNotExist for no such task."""
+    """The task (``READ_COLUMNS``); RowMissing for no such task."""
     return _found(_TASK, task_id)
+
+
+def find(task_id: str) -> Task | None:
+    """The task (``READ_COLUMNS``), or None."""
+    return _TASK.first(task_id)
+
+
+def exists(task_id: str) -> bool:
+    return Task.select().where(Task.id == task_id).exists()
 
 
 def request_body_of(task_id: str) -> dict[str, Any]:
@@ -115,14 +125,14 @@ def request_body_of(task_id: str) -> dict[str, Any]:
 
 
 def status_of(task_id: str) -> str:
-    """The task's status alone (not its bodies and results); DoesNotExist for no such task."""
+    """The task's status alone (not its bodies and results); RowMissing for no such task."""
     return _found(_STATUS, task_id).status
 
 
 def _found(query: PreparedQuery[Task], task_id: str) -> Task:
     found = query.first(task_id)
     if found is None:
-        raise Task.DoesNotExist(f"no task {task_id}")
+        raise RowMissing(f"no task {task_id}")
     return found
 
 
@@ -143,12 +153,6 @@ def _move(names: tuple[str, ...], task_id: Any, expected: Any, *values: Any) -> 
             .returning(*READ_COLUMNS))
 
 
-def charge_of(task_id: str) -> LedgerEntry | None:
-    return (LedgerEntry.select()
-            .where((LedgerEntry.task == task_id) & (LedgerEntry.kind == EntryKind.CHARGE))
-            .first())
-
-
 def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
     """Record which channel made each video, so later requests naming it go there."""
     rows = [{"video_id": str(video["id"]), "user": task.user_id, "task": task.id,
@@ -157,8 +161,30 @@ def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
         UpstreamVideo.insert_many(rows).on_conflict_ignore().execute()
 
 
+def touch(task_id: str, synced_at: int, **changes: Any) -> None:
+    """Record that the upstream was read at ``synced_at`` (and e.g. its task id), without a
+    state change."""
+    Task.update(synced_at=synced_at, **changes).where(Task.id == task_id).execute()
+
+
 IN_FLIGHT = (TaskStatus.SUBMITTING, TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
 _RUNNING = (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
+UNFINISHED = tuple(status.value for status in TaskStatus if not status.is_final)
+
+
+def count_unfinished_of_token(token_id: int) -> int:
+    """The token's tasks not yet succeeded or failed (queued and submitting ones too)."""
+    return (Task.select()
+            .where((Task.token == token_id) & Task.status.in_(list(UNFINISHED)))
+            .count())
+
+
+def count_unfinished_by_status() -> dict[str, int]:
+    """How many tasks are in each unfinished state (a state with none is left out)."""
+    rows = (Task.select(Task.status, fn.COUNT(Task.id))
+            .where(Task.status.in_(list(UNFINISHED)))
+            .group_by(Task.status).tuples())
+    return {status: count for status, count in rows}
 
 
 def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:
@@ -171,7 +197,8 @@ def count_in_flight(channel_id: int, *, besides: str | None = None) -> int:
     return query.count()
 
 
-def take_slot(task_id: str, channel: Channel, slots: int, *, behind_queue: bool) -> bool:
+def take_slot(task_id: str, channel: ChannelRecord, slots: int, *,
+              behind_queue: bool) -> bool:
     """Record ``channel`` on the task if it has a free slot: fewer than ``slots`` tasks in
     flight on it besides this one and (``behind_queue``) no queued task it would take, since
     those go first. One taker at a time per channel (SQLite's write lock; on PostgreSQL the
@@ -187,10 +214,10 @@ def take_slot(task_id: str, channel: Channel, slots: int, *, behind_queue: bool)
     return True
 
 
-def _queued_for(channel: Channel) -> bool:
+def _queued_for(channel: ChannelRecord) -> bool:
     queued = Task.select(Task.id).where(Task.status == TaskStatus.QUEUED)
     if channel.allowed_models:
-        queued = queued.where(Task.model_name.in_(channel.allowed_models)
+        queued = queued.where(Task.model_name.in_(list(channel.allowed_models))
                               | Task.model_name.is_null())
     return queued.exists()
 
