@@ -78,7 +78,7 @@ def test_handlers_stay_thin(path):
         assert not under(name, ("peewee", "requests", "kling_gateway.storage")), name
 
 
-@pytest.mark.parametrize("path", modules("services", "api", "web"), ids=relative)
+@pytest.mark.parametrize("path", modules("services", "api", "web", "cli"), ids=relative)
 def test_only_the_storage_knows_peewee(path):
     for name in imports_of(path):
         assert not under(name, STORAGE_INTERNALS), f"{relative(path)} imports {name}"

@@ -4,6 +4,12 @@ the storage module that runs the query; nothing above ``storage/`` catches a Pee
 
 from __future__ import annotations
 
+from peewee import DatabaseError
+
+DatabaseFailure = DatabaseError
+"""The database itself failed (it cannot be reached, a statement failed): what an entry point
+reports as such. Named here so that nothing above ``storage/`` imports Peewee to catch it."""
+
 
 class RowMissing(LookupError):
     """A row named by its id is not there: a bug, or a race with a delete. Never a client's

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from peewee import DatabaseError
-
 from kling_gateway.config import Settings
 from kling_gateway.domain.errors import KlingError
 from kling_gateway.storage.db import open_database
 from kling_gateway.storage.encryption import IN_CLEAR_WARNING, configure_keyring
+from kling_gateway.storage.errors import DatabaseFailure
 from kling_gateway.storage.migrations import migrate
 
 
@@ -96,7 +95,7 @@ def _run(handler: Handler, args: argparse.Namespace, *, migrate_first: bool,
     except KlingError as exc:
         print(f"error {exc.code}: {exc.message}", file=sys.stderr)
         return 1
-    except DatabaseError as exc:
+    except DatabaseFailure as exc:
         print(f"error: database: {exc}".rstrip(), file=sys.stderr)
         return 1
     finally:
