@@ -17,6 +17,9 @@ DEFAULT_DATABASE_URL = "sqlite:///kling-gateway.sqlite3"
 IMAGE_BASE64_BYTES = 4 * -(-10 * 2**20 // 3)
 DEFAULT_MAX_BODY_BYTES = 8 * IMAGE_BASE64_BYTES + 4 * 2**20
 DEFAULT_MAX_UNKNOWN_FIELDS_BYTES = 64 * 1024
+DEFAULT_LOST_AFTER_SECONDS = 90.0
+"""Longer than the upstream read timeout (60 s): a ``submitting`` task this old whose channel
+does not know it never got there (the gateway crashed or lost the answer)."""
 
 
 class SettingsError(ValueError):
@@ -95,7 +98,7 @@ class Settings:
     """A task waiting for a free upstream slot longer than this fails and is refunded."""
     upstream_read_timeout_seconds: float = 60.0
     """How long to wait for Kling's answer before the outcome counts as unknown."""
-    lost_after_seconds: float = 90.0
+    lost_after_seconds: float = DEFAULT_LOST_AFTER_SECONDS
     """A task still 'submitting' this long after submit lost its answer (a crash, a timeout):
     the worker looks it up upstream, then attaches it or fails and refunds it. Keep it above
     the upstream read timeout."""
@@ -136,7 +139,8 @@ class Settings:
             or 30 * 60,
             upstream_read_timeout_seconds=_number(
                 environ, "KLING_GATEWAY_UPSTREAM_READ_TIMEOUT_SECONDS") or 60.0,
-            lost_after_seconds=_number(environ, "KLING_GATEWAY_LOST_AFTER_SECONDS") or 90.0,
+            lost_after_seconds=_number(environ, "KLING_GATEWAY_LOST_AFTER_SECONDS")
+            or DEFAULT_LOST_AFTER_SECONDS,
             channel_check_seconds=_number_or(environ, "KLING_GATEWAY_CHANNEL_CHECK_SECONDS",
                                              60.0),
             redis_url=environ.get("KLING_GATEWAY_REDIS_URL") or None,

@@ -44,7 +44,7 @@ _RUNNING = (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
 
 @dataclass(frozen=True)
 class SyncPolicy:
-    first_poll_ms: int = 2_000
+    first_poll_ms: int = tasks.FIRST_POLL_MS
     poll_ceiling_ms: int = 30_000
     backoff: float = 1.5
     lease_ms: int = 60_000

@@ -8,6 +8,7 @@ import secrets
 from typing import Any
 
 from kling_gateway import logs
+from kling_gateway.config import DEFAULT_LOST_AFTER_SECONDS
 from kling_gateway.domain import official_types, pricing, rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
@@ -34,10 +35,11 @@ from kling_gateway.upstream.errors import UpstreamError
 from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
-LOST_AFTER_MS = 90_000
-"""Longer than the upstream read timeout: a ``submitting`` task this old whose channel does not
-know it never got there (the gateway crashed or lost the answer); it is failed and refunded."""
+LOST_AFTER_MS = int(DEFAULT_LOST_AFTER_SECONDS * 1000)
+"""A ``submitting`` task this old whose channel does not know it is failed and refunded (the
+setting ``KLING_GATEWAY_LOST_AFTER_SECONDS`` reaches the worker through its ``SyncPolicy``)."""
 FIRST_POLL_MS = 2_000
+"""A new task is first polled this long after its submit; the worker backs off from here."""
 LOCAL_FIELDS = ("external_task_id", "callback_url")
 """Kept by the gateway; the gateway's own id goes upstream as ``external_task_id``."""
 
