@@ -29,7 +29,7 @@ from harness import (
     timed,
 )
 
-from kling_gateway.domain.families import Family
+from kling_gateway.domain import families
 from kling_gateway.services import tasks as task_service
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.views import task_view
@@ -37,6 +37,7 @@ from kling_gateway.storage.db import database, open_database
 from kling_gateway.storage.tasks import page_own
 
 KEY = "list_latency"
+TEXT2VIDEO = families.named("text2video")
 
 
 @dataclass(frozen=True)
@@ -385,7 +386,7 @@ def captured_statements(database_url: str) -> Iterator[_Captured]:
 def gateway_statements(deployment: Deployment, page_num: int,
                        page_size: int) -> list[tuple[str, Sequence[Any]]]:
     with captured_statements(deployment.database_url) as capture:
-        page_own(deployment.user_id, Family.TEXT2VIDEO.value, page_num, page_size)
+        page_own(deployment.user_id, TEXT2VIDEO.name, page_num, page_size)
     return capture.statements
 
 
@@ -395,7 +396,7 @@ def count_statements(deployment: Deployment) -> tuple[int, int]:
     caller = Caller(user_id=deployment.user_id, user_name="bench",
                     token_id=deployment.token.token.id, allowed_models=None)
     with captured_statements(deployment.database_url) as capture:
-        found = task_service.page(caller, Family.TEXT2VIDEO, *PAGES[0])
+        found = task_service.page(caller, TEXT2VIDEO, *PAGES[0])
         listed = len(capture.statements)
         for task in found:
             task_view(task)
@@ -458,7 +459,7 @@ def measure_page(connection: Any, session: requests.Session, gateway_url: str,
         result.rows = get()
     result.http = summary([timed(get)[1] for _ in range(samples)])
     statements = gateway_statements(deployment, page_num, page_size)
-    plain = [(PLAIN_OFFSET_SQL, (deployment.user_id, Family.TEXT2VIDEO.value, page_size,
+    plain = [(PLAIN_OFFSET_SQL, (deployment.user_id, TEXT2VIDEO.name, page_size,
                                  (page_num - 1) * page_size))]
     for _ in range(warm_up):
         run_statements(connection, statements)

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import pytest
 
+from kling_gateway.domain import families
 from kling_gateway.domain.errors import ConcurrencyLimit, ResourceNotFound
-from kling_gateway.domain.families import Family
 from kling_gateway.simulator.settings import SimulatorSettings
 from kling_gateway.simulator.tasks import StatusChange, TaskStore
 from tests.support.clock import ManualClock
 
-T2V = Family.TEXT2VIDEO
+T2V = families.named("text2video")
 FILES = "http://sim/files"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from kling_gateway import kling_jwt
 from kling_gateway.config import Settings
-from kling_gateway.domain.families import Family
+from kling_gateway.domain import families
 from kling_gateway.services import accounts, tasks
 from kling_gateway.services.auth import authenticate
 from kling_gateway.services.context import GatewayContext
@@ -53,7 +53,7 @@ def test_a_finished_task_is_found_with_one_query_and_not_refreshed(issued):
     context = GatewayContext(settings, Upstreams.from_settings(settings))
     caller = authenticate(f"Bearer {issued.api_key}")
     with counted_selects() as selects:
-        found = tasks.find(context, caller, Family.TEXT2VIDEO, stored.id)
+        found = tasks.find(context, caller, families.named("text2video"), stored.id)
     assert (found.id, found.status, found.result) == (stored.id, "succeed", stored.result)
     assert len(selects) == 1
     assert not tasks.refresh_if_stale(context.upstreams, found)

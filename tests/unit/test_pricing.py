@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
+from kling_gateway.domain import families
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.pricing import (
-    DOCUMENTED_MODELS,
     Per,
     canonical_price_key,
     describe_price_key,
@@ -238,8 +238,9 @@ def test_the_brief_wins_over_kling_where_both_price_a_key():
 def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
     produced: set[str] = set()
     for family in ("text2video", "image2video"):
+        models = families.named(family).pricing.models
         for model, mode, seconds, audio in itertools.product(
-                DOCUMENTED_MODELS[family], ("std", "pro"), range(3, 16), ("off", "on", "voice")):
+                models, ("std", "pro"), range(3, 16), ("off", "on", "voice")):
             body = {"model_name": model, "mode": mode, "duration": str(seconds),
                     "sound": "off" if audio == "off" else "on"}
             if audio == "voice":
@@ -250,10 +251,10 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
             body = {"model_name": "kling-v1-6", "mode": mode, "duration": seconds}
             produced.update(str(key) for key in price_quote(family, body).keys)
     for model, resolution, image in itertools.product(
-            DOCUMENTED_MODELS["image-generation"], ("1k", "2k"), ("", "https://x/y.png")):
+            families.named("image-generation").pricing.models, ("1k", "2k"), ("", "https://x/y.png")):
         body = {"model_name": model, "resolution": resolution, "image": image}
         produced.update(str(key) for key in price_quote("image-generation", body).keys)
-    for model in DOCUMENTED_MODELS["multi-image2image"]:
+    for model in families.named("multi-image2image").pricing.models:
         produced.update(str(k) for k in price_quote("multi-image2image",
                                                     {"model_name": model}).keys)
     produced |= {"kling-init-selection", "kling-add-selection"}

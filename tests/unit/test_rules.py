@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kling_gateway.domain import rules
+from kling_gateway.domain import families, rules
 from kling_gateway.domain.errors import InvalidParameter
 
 URL = "https://example.com/a.png"
@@ -16,7 +16,7 @@ CASES = [
      {"camera_control": {"type": "forward_up", "config": {}}}),
     (rules.camera_config_matches_type, {"camera_control": {"config": {"tilt": 2.5}}},
      {"camera_control": {"config": {"tilt": 2.5, "zoom": 1}}}),
-    (rules.text2video_needs_a_prompt,
+    (rules.prompt_unless_custom_shots,
      {"multi_shot": True, "shot_type": "customize"}, {"multi_shot": True}),
     (rules.multi_shot_is_complete, {"multi_shot": False},
      {"multi_shot": True, "shot_type": "customize"}),
@@ -73,13 +73,13 @@ def test_image_input_size_limit_counts_decoded_bytes():
         rules.check_image_input(groups + "AAA=", "image")
 
 
-def test_check_applies_the_rules_of_the_operation_only():
-    rules.check("text2video", {"prompt": "x", "image_reference": "face"})
+def test_a_family_applies_its_own_rules_only():
+    families.named("text2video").check({"prompt": "x", "image_reference": "face"})
     with pytest.raises(InvalidParameter):
-        rules.check("image-generation", {"prompt": "x", "image_reference": "face"})
+        families.named("image-generation").check({"prompt": "x", "image_reference": "face"})
 
 
 def test_an_empty_image_field_is_absent_but_an_empty_list_item_is_refused():
-    rules.check("image2video", {"image": URL, "image_tail": ""})
+    families.named("image2video").check({"image": URL, "image_tail": ""})
     with pytest.raises(InvalidParameter, match=r"image_list\[0\]\.image"):
-        rules.check("multi-image2video", {"image_list": [{"image": ""}]})
+        families.named("multi-image2video").check({"image_list": [{"image": ""}]})

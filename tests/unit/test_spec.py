@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import importlib
 import json
 import re
 from pathlib import Path
@@ -12,6 +11,9 @@ import pytest
 import yaml
 from openapi_spec_validator import validate
 
+from kling_gateway.domain import families
+from kling_gateway.domain.families import Verb
+from kling_gateway.web.mounting import FamilyResolver
 from kling_gateway.web.spec import bundle, load_spec, operations, spec_dir
 
 REQUIRED_OPERATIONS = {
@@ -121,9 +123,18 @@ def test_paging_parameters_are_the_official_ones():
                                                 "default": 30}
 
 
-@pytest.mark.parametrize("package", ["kling_gateway.simulator.api"])
+@pytest.mark.parametrize("package", ["kling_gateway.api", "kling_gateway.simulator.api"])
 def test_every_operation_id_resolves_to_a_handler(package):
+    resolver = FamilyResolver(package)
     for method, path, operation_id in operations(load_spec()):
-        module_name, function = operation_id.rsplit(".", 1)
-        module = importlib.import_module(f"{package}.{module_name}")
-        assert callable(getattr(module, function, None)), f"{method} {path}: {operation_id}"
+        function = resolver.function_resolver(f"{package}.{operation_id}")
+        assert callable(function), f"{method} {path}: {operation_id}"
+
+
+def test_every_task_family_is_served_by_the_spec_at_its_path():
+    spec = load_spec()
+    for family in families.FAMILIES:
+        for verb, operation_id in family.operations.items():
+            path = family.path if verb is not Verb.GET else f"{family.path}/{{id}}"
+            method = "post" if verb is Verb.CREATE else "get"
+            assert spec["paths"][path][method]["operationId"] == operation_id

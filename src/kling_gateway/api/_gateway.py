@@ -6,13 +6,9 @@ from typing import Any
 
 from flask import current_app
 
-from kling_gateway.domain.families import Family
-from kling_gateway.services import tasks
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.services.views import task_view
-from kling_gateway.web.envelope import ok
 
 Answer = dict[str, Any]
 
@@ -27,17 +23,3 @@ def upstreams() -> Upstreams:
 
 def caller_of(token_info: dict[str, Any]) -> Caller:
     return token_info["caller"]
-
-
-def create(family: Family, body: dict[str, Any], token_info: dict[str, Any]) -> Answer:
-    task = tasks.submit(context(), caller_of(token_info), family, body)
-    return ok(task_view(task, full=False))
-
-
-def get(family: Family, task_id: str, token_info: dict[str, Any]) -> Answer:
-    return ok(task_view(tasks.find(context(), caller_of(token_info), family, task_id)))
-
-
-def page(family: Family, page_num: int, page_size: int, token_info: dict[str, Any]) -> Answer:
-    found = tasks.page(caller_of(token_info), family, page_num, page_size)
-    return ok([task_view(task) for task in found])

@@ -1,12 +1,11 @@
-"""Handlers of the ``multi_elements`` tag: the selection session and the edit task."""
+"""Handlers of the ``multi_elements`` tag: the selection session (its edit task is a family
+of ``domain.families``, served by ``api.tasks``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from kling_gateway.api import _gateway
 from kling_gateway.api._gateway import Answer, caller_of, upstreams
-from kling_gateway.domain.families import Family
 from kling_gateway.services import selections
 from kling_gateway.web.envelope import ok
 
@@ -35,15 +34,3 @@ def clear_selection(body: dict, token_info: Info) -> Answer:
 
 def preview_selection(body: dict, token_info: Info) -> Answer:
     return _in_session("preview-selection", body, token_info)
-
-
-def create_task(body: dict, token_info: Info) -> Answer:
-    return _gateway.create(Family.MULTI_ELEMENTS, body, token_info)
-
-
-def list_tasks(token_info: Info, page_num: int = 1, page_size: int = 30) -> Answer:
-    return _gateway.page(Family.MULTI_ELEMENTS, page_num, page_size, token_info)
-
-
-def get_task(id_: str, token_info: Info) -> Answer:
-    return _gateway.get(Family.MULTI_ELEMENTS, id_, token_info)

@@ -18,8 +18,8 @@ from kling_gateway import logs
 from kling_gateway.app import create_app
 from kling_gateway.cli.serve import background_worker, run_server, serve_in_thread
 from kling_gateway.config import Settings
+from kling_gateway.domain import families
 from kling_gateway.domain.errors import ResourceNotFound
-from kling_gateway.domain.families import Family
 from kling_gateway.domain.money import format_cny, parse_cny
 from kling_gateway.services import accounts, channels
 from kling_gateway.services.accounts import IssuedToken
@@ -39,6 +39,8 @@ DEMO_BALANCE = parse_cny("1000")
 DEMO_CHANNEL = "simulator"
 DEMO_TASK_SECONDS = 10.0
 DEMO_PROMPT = "a red panda drinking tea"
+DEMO_FAMILY = families.named("text2video")
+"""The family of the example task the banner shows."""
 
 
 def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ, *,
@@ -113,7 +115,7 @@ def unused_external_id() -> str:
     that the printed curl works again (external ids are unique per user)."""
     user_id = accounts.find_user(DEMO_USER).id
     number = 1
-    while task_store.find_own(user_id, Family.TEXT2VIDEO.value, f"demo-{number}") is not None:
+    while task_store.find_own(user_id, DEMO_FAMILY.name, f"demo-{number}") is not None:
         number += 1
     return f"demo-{number}"
 
@@ -150,11 +152,11 @@ def demo_banner(facts: DemoFacts) -> str:
         f"  secret key    {facts.issued.secret_key}",
         f"  admin token   {facts.admin_note}",
         "",
-        "Create a text2video task (the API key is a bearer token; a JWT signed with the access "
-        "and secret key works too):",
-        f"  curl -s -X POST {base}/v1/videos/text2video {bearer} "
+        f"Create a {DEMO_FAMILY.name} task (the API key is a bearer token; a JWT signed with the "
+        "access and secret key works too):",
+        f"  curl -s -X POST {base}{DEMO_FAMILY.path} {bearer} "
         f"-H 'Content-Type: application/json' -d '{body}'",
         "Query it by its external_task_id:",
-        f"  curl -s {base}/v1/videos/text2video/{facts.external_id} {bearer}",
+        f"  curl -s {base}{DEMO_FAMILY.path}/{facts.external_id} {bearer}",
         "",
     ))

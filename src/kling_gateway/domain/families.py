@@ -1,23 +1,165 @@
-"""The task families of the official API: each has its own create, query and list paths."""
+"""The task families of the official API, one declarative entry each.
+
+A family is a kind of asynchronous Kling task with its own create, query and list paths. Its
+entry says everything the gateway and the simulator need to know about it: where it lives
+upstream, which ``operationId``s of the spec serve it, what it is priced by, which cross-field
+rules its body obeys, how many of the account's concurrency slots it takes, which body fields
+name the caller's own upstream objects, and what kind of result it yields. Handlers, pricing,
+the simulator and the worker read these entries; none of them names a family.
+
+Adding a family is its spec file, its entry here and its behaviour in the simulator.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
+
+from kling_gateway.domain import rules
+
+Body = Mapping[str, Any]
 
 
-class Family(StrEnum):
-    TEXT2VIDEO = "text2video"
-    IMAGE2VIDEO = "image2video"
-    MULTI_IMAGE2VIDEO = "multi-image2video"
-    IMAGE_GENERATION = "image-generation"
-    MULTI_IMAGE2IMAGE = "multi-image2image"
-    MULTI_ELEMENTS = "multi-elements"
+class Result(StrEnum):
+    """What a finished task's ``task_result`` holds."""
+
+    VIDEOS = "videos"
+    IMAGES = "images"
+
+
+class Resource(StrEnum):
+    """Upstream objects a body may name that belong to one caller and live on one channel."""
+
+    SELECTION_SESSION = "selection session"
+
+
+class Verb(StrEnum):
+    CREATE = "create"
+    LIST = "list"
+    GET = "get"
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """What a family's tasks are priced by: the price keys of ``product`` (``domain.pricing``
+    reads them) and Kling's default and documented models."""
+
+    product: str
+    default_model: str
+    models: tuple[str, ...]
+    """Every model Kling has documented for the family, old and new (shown by ``admin price
+    list``; a request is not refused for naming another one)."""
+
+
+@dataclass(frozen=True, eq=False)  # one entry per family: identity is equality
+class TaskFamily:
+    name: str
+    """As stored on each task and shown to operators."""
+    path: str
+    """Kling's create and list path; a task is queried at ``{path}/{id}``."""
+    operations: Mapping[Verb, str]
+    """The spec's ``operationId`` of each verb, handler module first."""
+    pricing: Pricing
+    result: Result
+    rules: tuple[rules.Rule, ...] = ()
+    owned: Mapping[str, Resource] = field(default_factory=dict)
+    """Body fields that name the caller's own upstream objects: another user's answers as
+    Kling answers an unknown one, and the task goes to the channel that holds the object."""
 
     @property
     def makes_images(self) -> bool:
-        return self in (Family.IMAGE_GENERATION, Family.MULTI_IMAGE2IMAGE)
+        return self.result is Result.IMAGES
+
+    @property
+    def pinned_to_its_objects(self) -> bool:
+        """Runs where the objects it names live, full or not: never waits in the queue."""
+        return bool(self.owned)
+
+    def check(self, body: Body) -> None:
+        """Apply each cross-field rule to a body the schema already accepted."""
+        for rule in self.rules:
+            rule(body)
+
+    def slots(self, body: Body) -> int:
+        """Kling counts one slot per video task and one per requested image."""
+        return int(body.get("n") or 1) if self.makes_images else 1
 
 
-def concurrency_slots(family: Family, body: dict) -> int:
-    """Kling counts one slot per video task and one per requested image."""
-    return int(body.get("n") or 1) if family.makes_images else 1
+def operations(tag: str, noun: str, *, plural: str | None = None) -> dict[Verb, str]:
+    """``videos``, ``text2video`` → ``videos.create_text2video``, ``videos.list_text2video``,
+    ``videos.get_text2video``."""
+    return {Verb.CREATE: f"{tag}.create_{noun}", Verb.LIST: f"{tag}.list_{plural or noun}",
+            Verb.GET: f"{tag}.get_{noun}"}
+
+
+_VIDEO_MODELS = ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
+                 "kling-v2-5-turbo", "kling-v2-6", "kling-v3")
+_MULTI_SHOT = (rules.multi_shot_is_complete, rules.camera_config_matches_type)
+
+FAMILIES: tuple[TaskFamily, ...] = (
+    TaskFamily(
+        "text2video", "/v1/videos/text2video", operations("videos", "text2video"),
+        Pricing("kling-video", "kling-v1", _VIDEO_MODELS), Result.VIDEOS,
+        rules=(rules.prompt_unless_custom_shots, *_MULTI_SHOT)),
+    TaskFamily(
+        "image2video", "/v1/videos/image2video", operations("videos", "image2video"),
+        Pricing("kling-video", "kling-v1", ("kling-v1", "kling-v1-5", "kling-v1-6",
+                                            "kling-v2-master", "kling-v2-1", "kling-v2-1-master",
+                                            "kling-v2-5-turbo", "kling-v2-6", "kling-v3")),
+        Result.VIDEOS,
+        rules=(rules.image2video_needs_a_frame,
+               rules.end_frame_motion_brush_and_camera_are_exclusive,
+               rules.camera_config_matches_type, rules.multi_shot_is_complete,
+               rules.voices_need_sound_and_exclude_elements,
+               rules.images_rule("image", "image_tail", "static_mask",
+                                 lists=(("dynamic_masks", "mask"),)))),
+    TaskFamily(
+        "multi-image2video", "/v1/videos/multi-image2video",
+        operations("videos", "multi_image2video"),
+        Pricing("kling-multi-image2video", "kling-v1-6", ("kling-v1-6",)), Result.VIDEOS,
+        rules=(rules.images_rule(lists=(("image_list", "image"),)),)),
+    TaskFamily(
+        "image-generation", "/v1/images/generations",
+        operations("images", "generation", plural="generations"),
+        # kling-v3 by the newest docs; kling-v1 before
+        Pricing("kling-image", "kling-v3", ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new",
+                                            "kling-v2-1", "kling-v3")),
+        Result.IMAGES,
+        rules=(rules.image_reference_needs_image, rules.negative_prompt_excludes_image,
+               rules.images_rule("image"))),
+    TaskFamily(
+        "multi-image2image", "/v1/images/multi-image2image",
+        operations("images", "multi_image2image"),
+        # kling-v2-1 by the newest docs; kling-v2 before
+        Pricing("kling-multi-image2image", "kling-v2-1", ("kling-v2", "kling-v2-1")),
+        Result.IMAGES,
+        rules=(rules.images_rule("scene_image", "style_image",
+                                 lists=(("subject_image_list", "subject_image"),)),)),
+    TaskFamily(
+        "multi-elements", "/v1/videos/multi-elements",
+        operations("multi_elements", "task", plural="tasks"),
+        Pricing("kling-multi-elements", "kling-v1-6", ("kling-v1-6",)), Result.VIDEOS,
+        rules=(rules.edit_mode_image_count, rules.images_rule(lists=(("image_list", "image"),))),
+        owned={"session_id": Resource.SELECTION_SESSION}),
+)
+
+_BY_NAME = {family.name: family for family in FAMILIES}
+_BY_OPERATION = {operation_id: (family, verb) for family in FAMILIES
+                 for verb, operation_id in family.operations.items()}
+
+PROBE = FAMILIES[0]
+"""Whose query path a channel's keys are checked on (an unknown id answers 'not found')."""
+SELECTIONS = _BY_NAME["multi-elements"]
+"""The family whose tasks edit a selection session; the session's calls live under its path."""
+
+
+def named(name: str) -> TaskFamily:
+    """The family of a stored task; KeyError for a name no entry has."""
+    return _BY_NAME[name]
+
+
+def by_operation(operation_id: str) -> tuple[TaskFamily, Verb] | None:
+    """The family and verb an ``operationId`` serves, if a family serves it."""
+    return _BY_OPERATION.get(operation_id)

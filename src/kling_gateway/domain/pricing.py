@@ -27,38 +27,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kling_gateway.domain import families
 from kling_gateway.domain.errors import InvalidParameter
+from kling_gateway.domain.families import FAMILIES
 
 # ---- Kling's defaults and documented models -------------------------------------------------
 
-DEFAULT_MODEL = {
-    "text2video": "kling-v1",
-    "image2video": "kling-v1",
-    "multi-image2video": "kling-v1-6",
-    "image-generation": "kling-v3",  # the newest docs; kling-v1 before
-    "multi-image2image": "kling-v2-1",  # the newest docs; kling-v2 before
-    "multi-elements": "kling-v1-6",
-}
 DEFAULT_MODE = "std"
 DEFAULT_DURATION = "5"
 DEFAULT_RESOLUTION = "1k"
 DEFAULT_COUNT = 1
 MODES = ("std", "pro")
 _DOTTED_MODEL = re.compile(r"kling-v(\d+)\.(\d+)")
-
-DOCUMENTED_MODELS = {
-    "text2video": ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
-                   "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
-    "image2video": ("kling-v1", "kling-v1-5", "kling-v1-6", "kling-v2-master", "kling-v2-1",
-                    "kling-v2-1-master", "kling-v2-5-turbo", "kling-v2-6", "kling-v3"),
-    "multi-image2video": ("kling-v1-6",),
-    "image-generation": ("kling-v1", "kling-v1-5", "kling-v2", "kling-v2-new", "kling-v2-1",
-                         "kling-v3"),
-    "multi-image2image": ("kling-v2", "kling-v2-1"),
-    "multi-elements": ("kling-v1-6",),
-}
-"""Every model Kling has documented for each family, old and new (shown by ``admin price
-list``; a request is not refused for naming another one)."""
 
 SELECTION_OPERATIONS = ("init-selection", "add-selection", "delete-selection",
                         "clear-selection", "preview-selection")
@@ -80,7 +60,6 @@ class Product:
     """What the keys of one prefix are prices of."""
 
     prefix: str
-    families: tuple[str, ...]
     rate_per: Per
     durations: tuple[int, ...] = ()
     """The seconds its videos may last; empty for what is not a video."""
@@ -90,16 +69,21 @@ class Product:
 
 
 PRODUCTS = {product.prefix: product for product in (
-    Product("kling-video", ("text2video", "image2video"), Per.SECOND, tuple(range(3, 16)),
-            (("sound", "voice"),)),
-    Product("kling-multi-image2video", ("multi-image2video",), Per.SECOND, (5, 10)),
-    Product("kling-multi-elements", ("multi-elements",), Per.SECOND, (5, 10)),
-    Product("kling-image", ("image-generation",), Per.IMAGE, option_slots=(("2k",), ("i2i",))),
-    Product("kling-multi-image2image", ("multi-image2image",), Per.IMAGE),
-    *(Product(f"kling-{operation}", (operation,), Per.CALL, has_model=False)
+    Product("kling-video", Per.SECOND, tuple(range(3, 16)), (("sound", "voice"),)),
+    Product("kling-multi-image2video", Per.SECOND, (5, 10)),
+    Product("kling-multi-elements", Per.SECOND, (5, 10)),
+    Product("kling-image", Per.IMAGE, option_slots=(("2k",), ("i2i",))),
+    Product("kling-multi-image2image", Per.IMAGE),
+    *(Product(f"kling-{operation}", Per.CALL, has_model=False)
       for operation in SELECTION_OPERATIONS),
 )}
-_PRODUCT_OF = {family: product for product in PRODUCTS.values() for family in product.families}
+_PRODUCT_OF = {**{family.name: PRODUCTS[family.pricing.product] for family in FAMILIES},
+               **{operation: PRODUCTS[f"kling-{operation}"] for operation in SELECTION_OPERATIONS}}
+"""The product each task family and each priced call (a selection operation) is sold as."""
+
+
+def operations_sold_as(product: Product) -> tuple[str, ...]:
+    return tuple(operation for operation, sold in _PRODUCT_OF.items() if sold is product)
 OPTION_LABELS = {"sound": "sound on", "voice": "sound on with voice control", "2k": "2k",
                  "i2i": "image to image"}
 
@@ -170,7 +154,7 @@ def price_quote(operation: str, body: dict[str, Any]) -> PriceQuote:
     if not product.has_model:
         return PriceQuote(operation, (PriceKey(product),),
                           free_without_price=operation not in CHARGED_SELECTIONS)
-    model = str(body.get("model_name") or DEFAULT_MODEL[operation])
+    model = str(body.get("model_name") or families.named(operation).pricing.default_model)
     if product.durations:
         return _video_quote(operation, product, model, body)
     return _image_quote(operation, product, model, body)
@@ -196,7 +180,7 @@ def _image_quote(operation: str, product: Product, model: str,
     count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
     fields: tuple[tuple[str, Any], ...] = (("model_name", model), ("n", count))
     options: tuple[str, ...] = ()
-    if operation == "image-generation":
+    if product.option_slots:
         resolution = str(body.get("resolution") or DEFAULT_RESOLUTION)
         fields += (("resolution", resolution),)
         # Kling prices 2k and image to image apart (a resolution Kling adds names its option).
@@ -324,13 +308,13 @@ def describe_price_key(text: str) -> KeyDescription:
         key = _parse(text)
     except _Unproducible as reason:
         return KeyDescription(note=f"no request produces this key: {reason}")
-    product, note = key.product, None
-    families = tuple(family for family in product.families
-                     if key.model is None or key.model in DOCUMENTED_MODELS[family])
-    if not families:
-        families = product.families
-        note = f"Kling documents no model {key.model} for {' or '.join(families)}"
-    return KeyDescription(families, key.model, key.mode, key.seconds, key.options, key.per,
+    sold_as, note = operations_sold_as(key.product), None
+    documented = tuple(operation for operation in sold_as if key.model is None
+                       or key.model in families.named(operation).pricing.models)
+    if not documented:
+        documented = sold_as
+        note = f"Kling documents no model {key.model} for {' or '.join(sold_as)}"
+    return KeyDescription(documented, key.model, key.mode, key.seconds, key.options, key.per,
                           note)
 
 

@@ -60,7 +60,7 @@ def _image_fields(body: Body, singles: tuple[str, ...],
                 yield f"{list_field}[{index}].{key}", item[key]
 
 
-def _images_rule(*singles: str, lists: tuple[tuple[str, str], ...] = ()) -> Rule:
+def images_rule(*singles: str, lists: tuple[tuple[str, str], ...] = ()) -> Rule:
     def images_are_urls_or_raw_base64(body: Body) -> None:
         for field, value in _image_fields(body, singles, lists):
             check_image_input(value, field)
@@ -110,7 +110,7 @@ def camera_config_matches_type(body: Body) -> None:
             f"'roll', 'zoom' must be non-zero; got {len(moving)} non-zero")
 
 
-def text2video_needs_a_prompt(body: Body) -> None:
+def prompt_unless_custom_shots(body: Body) -> None:
     custom_shots = body.get("multi_shot") is True and body.get("shot_type") == "customize"
     if not custom_shots and not _present(body, "prompt"):
         raise InvalidParameter(
@@ -185,25 +185,14 @@ def selection_needs_one_video(body: Body) -> None:
 
 # ---- Which rules apply where --------------------------------------------------------------
 
-RULES: dict[str, tuple[Rule, ...]] = {
-    "text2video": (text2video_needs_a_prompt, multi_shot_is_complete,
-                   camera_config_matches_type),
-    "image2video": (image2video_needs_a_frame, end_frame_motion_brush_and_camera_are_exclusive,
-                    camera_config_matches_type, multi_shot_is_complete,
-                    voices_need_sound_and_exclude_elements,
-                    _images_rule("image", "image_tail", "static_mask",
-                                 lists=(("dynamic_masks", "mask"),))),
-    "multi-image2video": (_images_rule(lists=(("image_list", "image"),)),),
-    "image-generation": (image_reference_needs_image, negative_prompt_excludes_image,
-                         _images_rule("image")),
-    "multi-image2image": (_images_rule("scene_image", "style_image",
-                                       lists=(("subject_image_list", "subject_image"),)),),
-    "multi-elements": (edit_mode_image_count, _images_rule(lists=(("image_list", "image"),))),
+SELECTION_RULES: dict[str, tuple[Rule, ...]] = {
     "init-selection": (selection_needs_one_video,),
 }
+"""The rules of the calls that are not tasks; a task family's rules are in its entry
+(``domain.families``)."""
 
 
 def check(operation: str, body: Body) -> None:
     """Apply every cross-field rule of ``operation`` to a body the schema already accepted."""
-    for rule in RULES.get(operation, ()):
+    for rule in SELECTION_RULES.get(operation, ()):
         rule(body)

@@ -18,13 +18,12 @@ from __future__ import annotations
 import logging
 
 from kling_gateway import metrics
+from kling_gateway.domain import families
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.domain.families import Family
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage.records import ChannelRecord
 from kling_gateway.upstream.errors import UpstreamError, UpstreamRefused
-from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
 BROKEN_CODES = frozenset({1000, 1001, 1002, 1003, 1004, 1100, 1101, 1102, 1304})
@@ -34,7 +33,7 @@ not on its IP whitelist): out of rotation until it works again."""
 NO_MODEL_CODE = 1103
 """This account may not use the request's model. Another account may, and this one still serves
 the models it may use: the request moves on, the channel stays in rotation."""
-CHECK_PATH = TASK_PATHS[Family.TEXT2VIDEO]
+CHECK_PATH = families.PROBE.path
 CHECK_PAGE = {"pageNum": 1, "pageSize": 1}
 """The check: the first entry of the account's task list, the cheapest read Kling authenticates
 (it creates nothing and costs nothing)."""

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kling_gateway.config import Settings
+from kling_gateway.domain import families
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.domain.families import Family
 from kling_gateway.domain.tasks import TaskStatus, can_move, upstream_status
 from kling_gateway.services import rotation, task_states, tasks
 from kling_gateway.services.context import GatewayContext
@@ -36,7 +36,6 @@ from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import release_connection, releasing_connection
 from kling_gateway.storage.records import ChannelRecord, TaskRow
 from kling_gateway.upstream.errors import UpstreamError
-from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
 _RUNNING = (TaskStatus.SUBMITTED, TaskStatus.PROCESSING)
@@ -172,7 +171,7 @@ class Syncer:
         wanted = {task.upstream_task_id: task for task in group}
         channel = channel_store.channel_by_id(channel_id)
         client = self.upstreams.client_for(channel)
-        path = TASK_PATHS[Family(family)]
+        path = families.named(family).path
         walk = _Walk()
         # Kling lists newest first, finished tasks too, and the claimed tasks may be the
         # oldest in flight: read until every one was seen, or the list is older than any of

@@ -9,10 +9,10 @@ from typing import Any
 
 from kling_gateway import logs
 from kling_gateway.config import DEFAULT_LOST_AFTER_SECONDS
-from kling_gateway.domain import official_types, pricing, rules
+from kling_gateway.domain import families, official_types, pricing
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
-from kling_gateway.domain.families import Family
+from kling_gateway.domain.families import Resource, TaskFamily
 from kling_gateway.domain.task_object import reported_fields, watermark_choice
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
 from kling_gateway.services import (
@@ -32,7 +32,6 @@ from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.db import commit_without_waiting_for_disk, write_transaction
 from kling_gateway.storage.records import ChannelRecord, TaskRow
 from kling_gateway.upstream.errors import UpstreamError
-from kling_gateway.upstream.paths import TASK_PATHS
 
 log = logging.getLogger(__name__)
 LOST_AFTER_MS = int(DEFAULT_LOST_AFTER_SECONDS * 1000)
@@ -49,14 +48,14 @@ def new_task_id() -> str:
     return f"{now_ms()}{secrets.randbelow(10**6):06d}"
 
 
-def submit(context: GatewayContext, caller: Caller, family: Family,
+def submit(context: GatewayContext, caller: Caller, family: TaskFamily,
            body: dict[str, Any]) -> TaskRow:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
     upstreams = context.upstreams
     body = official_types.to_official(body)  # before anything reads it: rules, price, upstream
-    rules.check(family.value, body)
+    family.check(body)
     callbacks.check_client_url(body.get("callback_url"), context.settings)
-    bill = billing.bill_for(family.value, body, caller)
+    bill = billing.bill_for(family.name, body, caller)
     # Stored and sent as charged: Kling runs what was billed even if its defaults change.
     body = pricing.priced_body(body, bill.quote)
     channels = _channels_for(upstreams, caller, family, body, bill.quote.model_name)
@@ -67,7 +66,7 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
         limits.check_running_tasks(caller, context.settings.token_running_tasks)
         now = now_ms()
         task = task_store.insert(
-            id=task_id, user=caller.user_id, token=caller.token_id, family=family.value,
+            id=task_id, user=caller.user_id, token=caller.token_id, family=family.name,
             model_name=bill.quote.model_name, mode=bill.quote.mode,
             duration=bill.quote.duration, price_key=bill.key, amount=bill.total,
             external_task_id=body.get("external_task_id") or None,
@@ -83,13 +82,13 @@ def submit(context: GatewayContext, caller: Caller, family: Family,
 
 
 def _first_on_record(upstreams: Upstreams, channels: list[ChannelRecord],
-                     family: Family) -> int | None:
+                     family: TaskFamily) -> int | None:
     """The first channel to try, on record before it is asked (crash recovery) in the write
     that precedes the request; None when that channel has a limit, since then it is recorded
     only once a slot is taken (``_send``)."""
     if not channels:
         return None
-    limited = upstreams.slots(channels[0]) is not None and family is not Family.MULTI_ELEMENTS
+    limited = upstreams.slots(channels[0]) is not None and not family.pinned_to_its_objects
     return None if limited else channels[0].id
 
 
@@ -107,11 +106,20 @@ def upstream_body(task: TaskRow, body: dict[str, Any],
     return forwarded
 
 
-def _channels_for(upstreams: Upstreams, caller: Caller, family: Family, body: dict[str, Any],
+def _channels_for(upstreams: Upstreams, caller: Caller, family: TaskFamily, body: dict[str, Any],
                   model: str | None) -> list[ChannelRecord]:
-    if family is Family.MULTI_ELEMENTS:  # an edit runs on the account holding its session
-        return [selections.channel_of(selections.owned_session(caller, body["session_id"]))]
-    return upstreams.candidates(model)
+    """A task that names the caller's upstream objects runs on the account holding them."""
+    holders = [_HOLDER_OF[resource](caller, body[field])
+               for field, resource in family.owned.items()]
+    return holders[:1] or upstreams.candidates(model)
+
+
+def _session_holder(caller: Caller, session_id: str) -> ChannelRecord:
+    return selections.channel_of(selections.owned_session(caller, session_id))
+
+
+_HOLDER_OF = {Resource.SELECTION_SESSION: _session_holder}
+"""The channel holding the caller's object of each kind (another user's is not found)."""
 
 
 def _send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any], channels: list[ChannelRecord],
@@ -119,8 +127,8 @@ def _send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any], channels: l
     """Send a ``submitting`` task; it ends up with Kling, queued, unresolved or failed.
     Answers the task as Kling's answer moved it, if it did. ``behind_queue``: a new task, which
     takes no slot that a queued task is waiting for."""
-    family = Family(task.family)
-    if not channels and upstreams.serves(task.model_name) and family is not Family.MULTI_ELEMENTS:
+    family = families.named(task.family)
+    if not channels and upstreams.serves(task.model_name) and not family.pinned_to_its_objects:
         _queue(task.id)
         return None
 
@@ -128,7 +136,7 @@ def _send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any], channels: l
         slots = upstreams.slots(attempt)
         # An edit goes to the account holding its session, full or not, as it always did: the
         # queue would send it to any channel.
-        if slots is not None and family is not Family.MULTI_ELEMENTS:
+        if slots is not None and not family.pinned_to_its_objects:
             return task_store.take_slot(task.id, attempt, slots, behind_queue=behind_queue)
         if attempt.id != task.channel_id:
             task_states.touch(task.id, channel=attempt.id)
@@ -136,7 +144,7 @@ def _send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any], channels: l
 
     try:
         channel, data = relay.send_task(
-            upstreams, channels, TASK_PATHS[family], upstream_body(task, body, public_url),
+            upstreams, channels, family.path, upstream_body(task, body, public_url),
             task.id, before_attempt=record_channel)
     except relay.AllChannelsBusy:
         _queue(task.id)
@@ -170,7 +178,7 @@ def dispatch_queued(context: GatewayContext, task: TaskRow) -> None:
         return
     sending = task_states.advance(task.id, TaskStatus.SUBMITTING, believed=TaskStatus.QUEUED,
                                   channel=_first_on_record(upstreams, channels,
-                                                           Family(task.family)))
+                                                           families.named(task.family)))
     if sending is None:
         return
     try:
@@ -201,10 +209,10 @@ def apply_upstream(task_id: str, data: dict[str, Any], *, believed: TaskStatus |
     return moved
 
 
-def find(context: GatewayContext, caller: Caller, family: Family,
+def find(context: GatewayContext, caller: Caller, family: TaskFamily,
          task_or_external_id: str) -> TaskRow:
     """The caller's task (another user's is reported as not existing), refreshed if stale."""
-    task = task_store.find_own(caller.user_id, family.value, task_or_external_id)
+    task = task_store.find_own(caller.user_id, family.name, task_or_external_id)
     if task is None:
         raise ResourceNotFound(f"task not found: {task_or_external_id}")
     logs.note(task_id=task.id)
@@ -213,8 +221,8 @@ def find(context: GatewayContext, caller: Caller, family: Family,
     return task  # nothing asked upstream: the row just read is the answer
 
 
-def page(caller: Caller, family: Family, page_num: int, page_size: int) -> list[TaskRow]:
-    return task_store.page_own(caller.user_id, family.value, page_num, page_size)
+def page(caller: Caller, family: TaskFamily, page_num: int, page_size: int) -> list[TaskRow]:
+    return task_store.page_own(caller.user_id, family.name, page_num, page_size)
 
 
 def refresh_if_stale(upstreams: Upstreams, task: TaskRow, *, force: bool = False,
@@ -227,7 +235,7 @@ def refresh_if_stale(upstreams: Upstreams, task: TaskRow, *, force: bool = False
     if status.is_final or status is TaskStatus.QUEUED or task.channel_id is None or not stale:
         return False
     channel = channel_store.channel_by_id(task.channel_id)
-    path = TASK_PATHS[Family(task.family)]
+    path = families.named(task.family).path
     try:  # before the upstream id is known, the gateway's id is Kling's external_task_id
         data = upstreams.client_for(channel).find_task(path, task.upstream_task_id or task.id)
     except UpstreamError as failure:

@@ -18,8 +18,7 @@ from flask import Response, current_app
 
 from kling_gateway import kling_jwt
 from kling_gateway.domain.errors import PermissionDenied, error_for_code
-from kling_gateway.domain.families import Family
-from kling_gateway.domain.pricing import DEFAULT_MODEL
+from kling_gateway.domain.families import TaskFamily
 from kling_gateway.simulator import controls, media
 from kling_gateway.simulator.callbacks import CallbackOutbox
 from kling_gateway.simulator.selections import SelectionStore
@@ -62,10 +61,10 @@ class Simulator:
             raise error_for_code(problem)
         return {"sub": access_key}
 
-    def check_model(self, access_key: str, family: Family, body: dict[str, Any]) -> None:
+    def check_model(self, access_key: str, family: TaskFamily, body: dict[str, Any]) -> None:
         """1103 when the account may not create tasks with the body's model."""
         allowed = self.settings.account_models.get(access_key)
-        model = body.get("model_name") or DEFAULT_MODEL[family.value]
+        model = body.get("model_name") or family.pricing.default_model
         if allowed is not None and model not in allowed:
             raise PermissionDenied(f"no permission to use model {model}")
 

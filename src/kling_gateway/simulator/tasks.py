@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
-from kling_gateway.domain.families import Family, concurrency_slots
+from kling_gateway.domain.families import Resource, TaskFamily
 from kling_gateway.domain.task_object import task_object, watermark_choice
 from kling_gateway.simulator import controls
 from kling_gateway.simulator.settings import SimulatorSettings
@@ -38,7 +38,7 @@ PROCESSING_SHARE = 0.2
 class SimTask:
     task_id: str
     account: str
-    family: Family
+    family: TaskFamily
     body: dict[str, Any]
     created_ms: int
     processing_ms: int
@@ -82,7 +82,7 @@ class TaskStore:
     """Heap of (when the task moves next, creation order, task) for every unfinished task."""
     _creations: Iterator[int] = field(default_factory=itertools.count)
     """Numbers tasks in creation order, the order ``_tasks`` iterates in."""
-    _listed: dict[tuple[str, Family], list[SimTask]] = field(default_factory=dict)
+    _listed: dict[tuple[str, TaskFamily], list[SimTask]] = field(default_factory=dict)
     """Each account's tasks of each family, oldest first as the list sorts them."""
     _by_external_id: dict[tuple[str, str], SimTask] = field(default_factory=dict)
     _slots_held: dict[str, int] = field(default_factory=dict)
@@ -96,12 +96,12 @@ class TaskStore:
 
     # ---- create / read ----------------------------------------------------------------
 
-    def create(self, account: str, family: Family, body: dict[str, Any],
+    def create(self, account: str, family: TaskFamily, body: dict[str, Any],
                files_url: str) -> SimTask:
         with self._lock:
             self.tick()
             self._check_external_id_free(account, body.get("external_task_id"))
-            slots = concurrency_slots(family, body)
+            slots = family.slots(body)
             if not self._has_room(account, slots):
                 raise ConcurrencyLimit()
             now = self.now_ms()
@@ -128,7 +128,7 @@ class TaskStore:
         """``task`` if the store still has it."""
         return task if task is not None and self._tasks.get(task.task_id) is task else None
 
-    def get(self, account: str, family: Family, task_or_external_id: str) -> SimTask:
+    def get(self, account: str, family: TaskFamily, task_or_external_id: str) -> SimTask:
         with self._lock:
             self.tick()
             task = self._tasks.get(task_or_external_id)
@@ -138,7 +138,8 @@ class TaskStore:
                 raise ResourceNotFound(f"task not found: {task_or_external_id}")
             return task
 
-    def page(self, account: str, family: Family, page_num: int, page_size: int) -> list[SimTask]:
+    def page(self, account: str, family: TaskFamily, page_num: int,
+             page_size: int) -> list[SimTask]:
         with self._lock:
             self.tick()
             start = (page_num - 1) * page_size
@@ -223,8 +224,9 @@ class TaskStore:
                                  "duration": str(task.body.get("duration") or "5")}
         if watermark:
             video["watermark_url"] = f"{task.files_url}/videos/{task.task_id}-wm.mp4"
-        if task.family is Family.MULTI_ELEMENTS:
-            video["session_id"] = task.body["session_id"]
+        # An edit's video names the selection session it was made in.
+        video.update({field: task.body[field] for field, resource in task.family.owned.items()
+                      if resource is Resource.SELECTION_SESSION})
         return {"videos": [video]}
 
     # ---- helpers ----------------------------------------------------------------------

@@ -11,36 +11,35 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from kling_gateway.domain.families import Family
-from kling_gateway.domain.pricing import DEFAULT_MODEL
+from kling_gateway.domain.families import TaskFamily
 
 _VIDEO_RATES = {  # model: units per second in (std, pro)
     "kling-v1": ("0.2", "0.7"), "kling-v1-5": ("0.4", "0.7"), "kling-v1-6": ("0.4", "0.7"),
     "kling-v2-master": ("2", "2"), "kling-v2-1": ("0.4", "0.7"), "kling-v2-1-master": ("2", "2"),
     "kling-v2-5-turbo": ("0.3", "0.5"), "kling-v2-6": ("0.3", "0.5"), "kling-v3": ("0.6", "0.8"),
 }
-PER_SECOND: dict[Family, dict[str, tuple[str, str]]] = {
-    Family.TEXT2VIDEO: _VIDEO_RATES,
-    Family.IMAGE2VIDEO: _VIDEO_RATES,
-    Family.MULTI_IMAGE2VIDEO: {"kling-v1-6": ("0.4", "0.7")},
-    Family.MULTI_ELEMENTS: {"kling-v1-6": ("0.6", "1")},
+PER_SECOND: dict[str, dict[str, tuple[str, str]]] = {
+    "text2video": _VIDEO_RATES,
+    "image2video": _VIDEO_RATES,
+    "multi-image2video": {"kling-v1-6": ("0.4", "0.7")},
+    "multi-elements": {"kling-v1-6": ("0.6", "1")},
 }
-"""Video families: units per second."""
-PER_IMAGE: dict[Family, dict[str, int]] = {
-    Family.IMAGE_GENERATION: {"kling-v1": 1, "kling-v1-5": 4, "kling-v2": 4, "kling-v2-new": 8,
+"""Video families by name: units per second."""
+PER_IMAGE: dict[str, dict[str, int]] = {
+    "image-generation": {"kling-v1": 1, "kling-v1-5": 4, "kling-v2": 4, "kling-v2-new": 8,
                               "kling-v2-1": 4, "kling-v3": 8},
-    Family.MULTI_IMAGE2IMAGE: {"kling-v2": 16, "kling-v2-1": 16},
+    "multi-image2image": {"kling-v2": 16, "kling-v2-1": 16},
 }
-"""Image families: units per image."""
+"""Image families by name: units per image."""
 
 
-def units_of(family: Family, body: dict[str, Any]) -> str:
+def units_of(family: TaskFamily, body: dict[str, Any]) -> str:
     """``final_unit_deduction`` of a finished task with this (official-typed) create body: a
     decimal string without trailing zeros, e.g. ``"1"`` or ``"3.5"``."""
-    model = body.get("model_name") or DEFAULT_MODEL[family.value]
+    model = body.get("model_name") or family.pricing.default_model
     if family.makes_images:
-        return str(PER_IMAGE[family].get(model, 1) * int(body.get("n") or 1))
-    rates = PER_SECOND[family].get(model)
+        return str(PER_IMAGE[family.name].get(model, 1) * int(body.get("n") or 1))
+    rates = PER_SECOND[family.name].get(model)
     if rates is None:
         return "1"
     rate = Decimal(rates[1] if body.get("mode") == "pro" else rates[0])

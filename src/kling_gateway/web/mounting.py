@@ -7,6 +7,7 @@ envelope, request ids, Swagger UI) is the same and is set up here.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -16,7 +17,9 @@ from connexion.middleware import MiddlewarePosition
 from connexion.options import SwaggerUIOptions
 from connexion.resolver import RelativeResolver
 from connexion.security import AbstractSecurityHandler
+from connexion.utils import get_function_from_name
 
+from kling_gateway.domain.families import by_operation
 from kling_gateway.web import errors
 from kling_gateway.web.envelope import to_json
 from kling_gateway.web.path_guard import PathGuard
@@ -42,6 +45,21 @@ class _BearerHandler(AbstractSecurityHandler):
             return authenticate(request.headers.get("Authorization"))
 
         return verify
+
+
+class FamilyResolver(RelativeResolver):
+    """Resolves an ``operationId`` of a task family (``domain.families``) to the function that
+    the handler package's ``tasks.handler`` builds for the family, and any other one, as
+    ``RelativeResolver`` does, to the function of that name in ``handlers``."""
+
+    def __init__(self, handlers: str) -> None:
+        super().__init__(handlers, function_resolver=self._function)
+
+    def _function(self, resolved: str) -> Callable[..., Any]:
+        served = by_operation(resolved.removeprefix(f"{self.root_path}."))
+        if served is None:
+            return get_function_from_name(resolved)
+        return importlib.import_module(f"{self.root_path}.tasks").handler(*served)
 
 
 class _CompactJsonifier(Jsonifier):
@@ -71,14 +89,15 @@ def mount_api(
     docs_path: str = "/v1",
     unknown_fields_limit: int | None = None,
 ) -> None:
-    """Serve ``spec_name`` at ``base_path``, resolving each ``operationId`` in ``handlers``;
+    """Serve ``spec_name`` at ``base_path``, resolving each ``operationId`` in ``handlers``
+    (``FamilyResolver``);
     Swagger UI and the spec as JSON live under ``base_path + docs_path``. A body may carry at
     most ``unknown_fields_limit`` bytes of fields the spec does not define (None: any)."""
     app.add_api(
         load_spec(spec_name),
         base_path=base_path,
         name=f"{spec_name.split('.')[0]}{base_path.replace('/', '_')}",
-        resolver=RelativeResolver(handlers),
+        resolver=FamilyResolver(handlers),
         validate_responses=validate_responses,
         pythonic_params=True,
         jsonifier=_CompactJsonifier(),

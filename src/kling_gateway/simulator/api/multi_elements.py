@@ -1,4 +1,5 @@
-"""Handlers of the ``multi_elements`` tag: the selection session and the edit task."""
+"""Handlers of the ``multi_elements`` tag: the selection session (its edit task is a family
+of ``domain.families``, served by ``simulator.api.tasks``)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ from typing import Any
 from flask import request
 
 from kling_gateway.domain import rules
-from kling_gateway.domain.families import Family
-from kling_gateway.simulator.api import _tasks
 from kling_gateway.simulator.app import current_simulator
 from kling_gateway.simulator.masks import mask_payload
 from kling_gateway.simulator.selections import VIDEO_HEIGHT, VIDEO_WIDTH, Session
@@ -78,15 +77,3 @@ def preview_selection(body: dict, user: str) -> Answer:
         "video_cover": f"{_files_url()}/images/preview-{session.session_id}.png",
         "tracking_output": f"{base}-masks.mp4",
     })
-
-
-def create_task(body: dict, user: str) -> Answer:
-    return _tasks.create(Family.MULTI_ELEMENTS, body, user)
-
-
-def list_tasks(user: str, page_num: int = 1, page_size: int = 30) -> Answer:
-    return _tasks.page(Family.MULTI_ELEMENTS, page_num, page_size, user)
-
-
-def get_task(id_: str, user: str) -> Answer:
-    return _tasks.get(Family.MULTI_ELEMENTS, id_, user)
