@@ -299,25 +299,30 @@ def test_mp4_rejects_bad_arguments(width, height, frames, fps):
         mp4_bytes(width, height, frames, fps)
 
 
-@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
-def test_mp4_decodes_with_ffprobe(tmp_path: Path, width, height, frames, fps):
+def ffprobe_fully(path: Path, *args: str) -> str:
+    """Run ffprobe decoding every frame (-count_frames), so decoder errors reach stderr."""
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         pytest.skip("ffprobe is not installed; the structural tests above still ran")
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(mp4_bytes(width, height, frames, fps))
-    # -count_frames decodes every frame, so decoder errors surface on stderr.
     result = subprocess.run(
-        [
-            ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
-            "-show_entries", "stream=codec_name,width,height,nb_read_frames",
-            "-of", "default=noprint_wrappers=1", str(path),
-        ],
+        [ffprobe, "-v", "error", "-count_frames", *args, str(path)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    fields = dict(line.split("=", 1) for line in result.stdout.split())
+    return result.stdout
+
+
+@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
+def test_mp4_decodes_with_ffprobe(tmp_path: Path, width, height, frames, fps):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_bytes(width, height, frames, fps))
+    stdout = ffprobe_fully(
+        path, "-select_streams", "v:0",
+        "-show_entries", "stream=codec_name,width,height,nb_read_frames",
+        "-of", "default=noprint_wrappers=1",
+    )  # fmt: skip
+    fields = dict(line.split("=", 1) for line in stdout.split())
     assert fields == {
         "codec_name": "h264",
         "width": str(width),
@@ -467,23 +472,14 @@ def test_mp4_with_audio_is_deterministic_and_cached():
 
 @pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
 def test_mp4_with_audio_decodes_with_ffprobe(tmp_path: Path, width, height, frames, fps):
-    ffprobe = shutil.which("ffprobe")
-    if ffprobe is None:
-        pytest.skip("ffprobe is not installed; the structural tests above still ran")
     path = tmp_path / "clip.mp4"
     path.write_bytes(mp4_bytes(width, height, frames, fps, with_audio=True))
-    result = subprocess.run(
-        [
-            ffprobe, "-v", "error", "-count_frames",
-            "-show_entries", "stream=codec_type,codec_name,sample_rate,channels,nb_read_frames",
-            "-of", "csv=p=0", str(path),
-        ],
-        capture_output=True, text=True, timeout=60, check=False,
+    stdout = ffprobe_fully(
+        path, "-show_entries", "stream=codec_type,codec_name,sample_rate,channels,nb_read_frames",
+        "-of", "csv=p=0",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
     aac_frames = round(Fraction(frames, fps) * AAC_RATE / AAC_FRAME)
-    assert result.stdout.split() == [
+    assert stdout.split() == [
         f"h264,video,{frames}",
         f"aac,audio,{AAC_RATE},1,{aac_frames}",
     ]
@@ -624,22 +620,14 @@ def test_mp3_rejects_bad_durations(seconds):
     ("name", "codec", "frames"), [("clip.mp3", "mp3", "77"), ("clip.wav", "pcm_s16le", None)]
 )
 def test_audio_decodes_with_ffprobe(tmp_path: Path, name, codec, frames):
-    ffprobe = shutil.which("ffprobe")
-    if ffprobe is None:
-        pytest.skip("ffprobe is not installed; the structural tests above still ran")
     path = tmp_path / name
     path.write_bytes(mp3_bytes(2.0) if name.endswith(".mp3") else wav_bytes(2.0))
-    result = subprocess.run(
-        [
-            ffprobe, "-v", "error", "-count_frames", "-select_streams", "a:0",
-            "-show_entries", "stream=codec_name,channels,nb_read_frames",
-            "-of", "default=noprint_wrappers=1", str(path),
-        ],
-        capture_output=True, text=True, timeout=60, check=False,
+    stdout = ffprobe_fully(
+        path, "-select_streams", "a:0",
+        "-show_entries", "stream=codec_name,channels,nb_read_frames",
+        "-of", "default=noprint_wrappers=1",
     )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
-    fields = dict(line.split("=", 1) for line in result.stdout.split())
+    fields = dict(line.split("=", 1) for line in stdout.split())
     assert (fields["codec_name"], fields["channels"]) == (codec, "1")
     if frames is not None:  # 2 s / (1152 / 44100 s) = 76.6, so 77 MP3 frames
         assert fields["nb_read_frames"] == frames
