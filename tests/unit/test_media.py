@@ -1,18 +1,30 @@
-"""The simulator's generated PNG and MP4 files are structurally valid and self-consistent."""
+"""The simulator's generated PNG, MP4, MP3 and WAV files are structurally valid and consistent."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import itertools
+import math
 import re
 import shutil
 import struct
 import subprocess
+import wave
 import zlib
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
-from kling_gateway.simulator.media import mp4_bytes, png_bytes, png_grayscale_mask
+from kling_gateway.simulator.media import (
+    mp3_bytes,
+    mp4_bytes,
+    png_bytes,
+    png_grayscale_mask,
+    wav_bytes,
+)
+from kling_gateway.simulator.media.aac import SILENT_FRAME
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -116,7 +128,7 @@ def test_grayscale_mask_rejects_wrong_length():
 
 # Boxes whose payload is nothing but child boxes, and those with a fixed header first.
 CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"dinf", b"stbl"}
-HEADER_THEN_CHILDREN = {b"stsd": 8, b"dref": 8, b"avc1": 78}
+HEADER_THEN_CHILDREN = {b"stsd": 8, b"dref": 8, b"avc1": 78, b"mp4a": 28}
 
 
 class Box:
@@ -287,28 +299,335 @@ def test_mp4_rejects_bad_arguments(width, height, frames, fps):
         mp4_bytes(width, height, frames, fps)
 
 
-@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
-def test_mp4_decodes_with_ffprobe(tmp_path: Path, width, height, frames, fps):
+def ffprobe_fully(path: Path, *args: str) -> str:
+    """Run ffprobe decoding every frame (-count_frames), so decoder errors reach stderr."""
     ffprobe = shutil.which("ffprobe")
     if ffprobe is None:
         pytest.skip("ffprobe is not installed; the structural tests above still ran")
-    path = tmp_path / "clip.mp4"
-    path.write_bytes(mp4_bytes(width, height, frames, fps))
-    # -count_frames decodes every frame, so decoder errors surface on stderr.
     result = subprocess.run(
-        [
-            ffprobe, "-v", "error", "-count_frames", "-select_streams", "v:0",
-            "-show_entries", "stream=codec_name,width,height,nb_read_frames",
-            "-of", "default=noprint_wrappers=1", str(path),
-        ],
+        [ffprobe, "-v", "error", "-count_frames", *args, str(path)],
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    fields = dict(line.split("=", 1) for line in result.stdout.split())
+    return result.stdout
+
+
+@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
+def test_mp4_decodes_with_ffprobe(tmp_path: Path, width, height, frames, fps):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_bytes(width, height, frames, fps))
+    stdout = ffprobe_fully(
+        path, "-select_streams", "v:0",
+        "-show_entries", "stream=codec_name,width,height,nb_read_frames",
+        "-of", "default=noprint_wrappers=1",
+    )  # fmt: skip
+    fields = dict(line.split("=", 1) for line in stdout.split())
     assert fields == {
         "codec_name": "h264",
         "width": str(width),
         "height": str(height),
         "nb_read_frames": str(frames),
     }
+
+
+# --------------------------------------------------------------------------------------
+# MP4 with a sound track
+# --------------------------------------------------------------------------------------
+
+# sha256 of the video-only files as they were before the sound track existed: ETags and
+# cached results depend on these bytes, so adding audio must not change them.
+VIDEO_ONLY_SHA256 = {
+    (64, 64, 24, 24): "eee2215be6d8d3d8d3fc9541e88bccc3198338e52a25d51b9070c2df9b5b4026",
+    (48, 32, 10, 7): "61f2a2e50fa242504a6b701d48bc6d2f1e3dd27e950ba3e80aa11b179072999e",
+}
+AAC_RATE, AAC_FRAME = 44100, 1024
+
+
+@pytest.mark.parametrize(("args", "digest"), VIDEO_ONLY_SHA256.items())
+def test_mp4_without_audio_is_byte_identical_to_before(args, digest):
+    assert hashlib.sha256(mp4_bytes(*args)).hexdigest() == digest
+    assert mp4_bytes(*args, with_audio=False) == mp4_bytes(*args)
+
+
+def traks_by_handler(moov: Box) -> dict[bytes, Box]:
+    traks = [box for box in moov.children if box.kind == b"trak"]
+    return {trak.path(b"mdia", b"hdlr").payload[8:12]: trak for trak in traks}
+
+
+def parse_descriptors(data: bytes) -> dict[int, bytes]:
+    """Flatten MPEG-4 descriptors (one-byte lengths) into {tag: payload}, nested ones too."""
+    found, pos = {}, 0
+    while pos < len(data):
+        tag, length = data[pos], data[pos + 1]
+        assert length < 0x80
+        body = data[pos + 2 : pos + 2 + length]
+        assert len(body) == length, f"descriptor {tag:#x} overruns its parent"
+        found[tag] = body
+        # Children follow a fixed header: 3 bytes in ES (no flags set), 13 in DecoderConfig.
+        if tag in (0x03, 0x04):
+            found.update(parse_descriptors(body[3 if tag == 0x03 else 13 :]))
+        pos += 2 + length
+    return found
+
+
+@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
+def test_mp4_with_audio_box_tree(width, height, frames, fps):
+    moov = top_level(mp4_bytes(width, height, frames, fps, with_audio=True))[b"moov"]
+    assert [b.kind for b in moov.children] == [b"mvhd", b"trak", b"trak"]
+    traks = traks_by_handler(moov)
+    assert list(traks) == [b"vide", b"soun"]
+    assert struct.unpack_from(">I", moov.child(b"mvhd").payload, 96)[0] == 3  # next_track_ID
+    for track_id, trak in enumerate(traks.values(), start=1):
+        assert struct.unpack_from(">I", trak.child(b"tkhd").payload, 12)[0] == track_id
+    sound = traks[b"soun"]
+    tkhd = sound.child(b"tkhd").payload
+    assert struct.unpack_from(">H", tkhd, 36)[0] == 0x0100  # full volume
+    assert struct.unpack_from(">II", tkhd, len(tkhd) - 8) == (0, 0)  # no picture size
+    minf = sound.path(b"mdia", b"minf")
+    assert [b.kind for b in minf.children] == [b"smhd", b"dinf", b"stbl"]
+    stbl = minf.child(b"stbl")
+    assert [b.kind for b in stbl.children] == [b"stsd", b"stts", b"stsc", b"stsz", b"stco"]
+    # The video track is the one a video-only file has, but for where its chunk starts.
+    video_only = top_level(mp4_bytes(width, height, frames, fps))[b"moov"].child(b"trak")
+    for kinds in [(b"tkhd",), (b"mdia", b"mdhd"), (b"mdia", b"hdlr"), (b"mdia", b"minf", b"vmhd")]:
+        assert traks[b"vide"].path(*kinds).payload == video_only.path(*kinds).payload
+    stbls = [trak.path(b"mdia", b"minf", b"stbl") for trak in (traks[b"vide"], video_only)]
+    assert [b.kind for b in stbls[0].children] == [b.kind for b in stbls[1].children]
+    for with_sound, alone in zip(stbls[0].children, stbls[1].children, strict=True):
+        assert (with_sound.payload == alone.payload) == (alone.kind != b"stco")
+
+
+def test_mp4_audio_sample_entry_is_aac_lc_44k_mono():
+    stsd = traks_by_handler(top_level(mp4_bytes(with_audio=True))[b"moov"])[b"soun"].path(
+        b"mdia", b"minf", b"stbl", b"stsd"
+    )
+    mp4a = stsd.child(b"mp4a")
+    channels, sample_size, _, _, rate = struct.unpack_from(">HHHHI", mp4a.payload, 16)
+    assert (channels, sample_size, rate) == (1, 16, AAC_RATE << 16)
+    esds = mp4a.child(b"esds").payload
+    assert esds[:4] == bytes(4)  # version 0, no flags
+    descriptors = parse_descriptors(esds[4:])
+    assert sorted(descriptors) == [0x03, 0x04, 0x05, 0x06]
+    assert descriptors[0x04][:2] == bytes([0x40, 0x15])  # MPEG-4 audio, audio stream
+    # AudioSpecificConfig: object type 2 (AAC-LC), frequency index 4 (44.1 kHz), 1 channel.
+    config = int.from_bytes(descriptors[0x05], "big")
+    assert (config >> 11, (config >> 7) & 0xF, (config >> 3) & 0xF) == (2, 4, 1)
+    assert descriptors[0x05] == b"\x12\x08"
+    assert descriptors[0x06] == b"\x02"
+
+
+@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
+def test_mp4_audio_durations_agree(width, height, frames, fps):
+    moov = top_level(mp4_bytes(width, height, frames, fps, with_audio=True))[b"moov"]
+    sound = traks_by_handler(moov)[b"soun"]
+    timescale, media_duration = struct.unpack_from(">II", sound.path(b"mdia", b"mdhd").payload, 12)
+    assert timescale == AAC_RATE
+    aac_frames = round(Fraction(frames, fps) * AAC_RATE / AAC_FRAME)
+    assert media_duration == aac_frames * AAC_FRAME
+    # The sound is as long as the video to the nearest AAC frame.
+    assert abs(Fraction(media_duration, AAC_RATE) - Fraction(frames, fps)) <= Fraction(
+        AAC_FRAME, 2 * AAC_RATE
+    )
+    stbl = sound.path(b"mdia", b"minf", b"stbl")
+    assert struct.unpack_from(">III", stbl.child(b"stts").payload, 4) == (1, aac_frames, AAC_FRAME)
+    assert sample_sizes(stbl) == [len(SILENT_FRAME)] * aac_frames
+    # Movie and track headers use the movie timescale; the movie covers both tracks.
+    movie_timescale, movie_duration = struct.unpack_from(">II", moov.child(b"mvhd").payload, 12)
+    track_durations = [
+        struct.unpack_from(">I", trak.child(b"tkhd").payload, 20)[0]
+        for trak in traks_by_handler(moov).values()
+    ]
+    assert movie_duration == max(track_durations)
+    assert Fraction(track_durations[0], movie_timescale) == Fraction(frames, fps)
+    sound_seconds = Fraction(media_duration, AAC_RATE)
+    assert Fraction(track_durations[1], movie_timescale) >= sound_seconds
+    assert Fraction(track_durations[1] - 1, movie_timescale) < sound_seconds
+
+
+@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
+def test_mp4_audio_samples_follow_video_in_mdat(width, height, frames, fps):
+    data = mp4_bytes(width, height, frames, fps, with_audio=True)
+    boxes = top_level(data)
+    mdat = boxes[b"mdat"]
+    stbls = [
+        trak.path(b"mdia", b"minf", b"stbl") for trak in traks_by_handler(boxes[b"moov"]).values()
+    ]
+    video_sizes, audio_sizes = (sample_sizes(stbl) for stbl in stbls)
+    assert sum(video_sizes) + sum(audio_sizes) == len(mdat.payload)
+    offsets = [struct.unpack_from(">II", stbl.child(b"stco").payload, 4) for stbl in stbls]
+    assert offsets == [(1, mdat.offset + 8), (1, mdat.offset + 8 + sum(video_sizes))]
+    stsc = struct.unpack_from(">IIII", stbls[1].child(b"stsc").payload, 4)
+    assert stsc == (1, 1, len(audio_sizes), 1)
+    audio = data[offsets[1][1] : offsets[1][1] + sum(audio_sizes)]
+    assert audio == SILENT_FRAME * len(audio_sizes)
+
+
+def test_mp4_with_audio_is_deterministic_and_cached():
+    assert mp4_bytes(with_audio=True) is mp4_bytes(with_audio=True)
+    first = mp4_bytes(with_audio=True)
+    mp4_bytes.cache_clear()
+    assert mp4_bytes(with_audio=True) == first
+
+
+@pytest.mark.parametrize(("width", "height", "frames", "fps"), VIDEO_CASES)
+def test_mp4_with_audio_decodes_with_ffprobe(tmp_path: Path, width, height, frames, fps):
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(mp4_bytes(width, height, frames, fps, with_audio=True))
+    stdout = ffprobe_fully(
+        path, "-show_entries", "stream=codec_type,codec_name,sample_rate,channels,nb_read_frames",
+        "-of", "csv=p=0",
+    )  # fmt: skip
+    aac_frames = round(Fraction(frames, fps) * AAC_RATE / AAC_FRAME)
+    assert stdout.split() == [
+        f"h264,video,{frames}",
+        f"aac,audio,{AAC_RATE},1,{aac_frames}",
+    ]
+
+
+# --------------------------------------------------------------------------------------
+# WAV
+# --------------------------------------------------------------------------------------
+
+WAV_CASES = [(5.0, 16000), (0.5, 44100), (3.3, 8000), (10.0, 48000), (0.00001, 16000)]
+
+
+def wav_pcm(data: bytes) -> tuple[wave._wave_params, list[int]]:
+    with wave.open(io.BytesIO(data), "rb") as wav:
+        params = wav.getparams()
+        frames = wav.readframes(params.nframes)
+    assert len(frames) == params.nframes * 2, "data chunk shorter than its frame count"
+    return params, list(struct.unpack(f"<{params.nframes}h", frames))
+
+
+@pytest.mark.parametrize(("seconds", "sample_rate"), WAV_CASES)
+def test_wav_header_and_length(seconds, sample_rate):
+    data = wav_bytes(seconds, sample_rate)
+    assert data[:4] == b"RIFF"
+    assert data[8:16] == b"WAVEfmt "
+    assert struct.unpack_from("<I", data, 4)[0] == len(data) - 8  # RIFF size
+    params, _ = wav_pcm(data)
+    assert (params.nchannels, params.sampwidth, params.framerate) == (1, 2, sample_rate)
+    assert params.comptype == "NONE"
+    assert params.nframes == max(1, round(seconds * sample_rate))
+    # Canonical layout: 44-byte header, then nothing but the samples.
+    assert len(data) == 44 + 2 * params.nframes
+
+
+def test_wav_is_a_quiet_tone():
+    _, samples = wav_pcm(wav_bytes(1.0, 16000))
+    assert samples[0] == 0  # starts at a zero crossing: no click
+    assert 500 <= max(samples) <= 2000
+    assert min(samples) == -max(samples)
+    # 440 Hz becomes 444.4 Hz: a whole 36-sample period, so 444 or 445 rising zero crossings.
+    rising = sum(1 for a, b in itertools.pairwise(samples) if a < 0 <= b)
+    assert rising in (444, 445)
+
+
+def test_wav_silence():
+    _, samples = wav_pcm(wav_bytes(0.25, 16000, tone_hz=0))
+    assert samples == [0] * 4000
+
+
+def test_wav_is_deterministic_and_cached():
+    assert wav_bytes(2.0) is wav_bytes(2.0)
+    first = wav_bytes(2.0)
+    wav_bytes.cache_clear()
+    assert wav_bytes(2.0) == first
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"seconds": 0},
+        {"seconds": -1},
+        {"seconds": math.nan},
+        {"seconds": math.inf},
+        {"seconds": 1, "sample_rate": 0},
+        {"seconds": 1, "tone_hz": 9000},
+        {"seconds": 1, "tone_hz": -1},
+    ],
+)
+def test_wav_rejects_bad_arguments(kwargs):
+    with pytest.raises(ValueError, match="must be"):
+        wav_bytes(**kwargs)
+
+
+# --------------------------------------------------------------------------------------
+# MP3
+# --------------------------------------------------------------------------------------
+
+MP3_BITRATES_KBPS = (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)
+MP3_RATES = (44100, 48000, 32000)
+MP3_FRAME = 1152
+
+
+def mp3_frames(data: bytes) -> list[tuple[int, int, bytes]]:
+    """Walk MPEG-1 Layer III frames; return (bitrate, sample rate, side info) for each."""
+    frames, pos = [], 0
+    while pos < len(data):
+        (header,) = struct.unpack_from(">I", data, pos)
+        assert header >> 21 == 0x7FF, f"no frame sync at byte {pos}"
+        assert (header >> 19) & 3 == 3, "not MPEG-1"
+        assert (header >> 17) & 3 == 1, "not Layer III"
+        assert (header >> 16) & 1 == 1, "unexpected CRC"
+        bitrate = MP3_BITRATES_KBPS[(header >> 12) & 0xF] * 1000
+        assert bitrate, "free-format or bad bitrate index"
+        rate = MP3_RATES[(header >> 10) & 3]
+        padding = (header >> 9) & 1
+        assert (header >> 6) & 3 == 3, "not mono"
+        size = 144 * bitrate // rate + padding
+        assert pos + size <= len(data), "last frame is cut short"
+        frames.append((bitrate, rate, data[pos + 4 : pos + 4 + 17]))  # mono side info: 17 B
+        pos += size
+    return frames
+
+
+@pytest.mark.parametrize("seconds", [5.0, 3.0, 10.0, 0.5, 7.3, 0.001])
+def test_mp3_frames_are_valid_and_fill_the_duration(seconds):
+    data = mp3_bytes(seconds)
+    frames = mp3_frames(data)
+    assert {(bitrate, rate) for bitrate, rate, _ in frames} == {(32000, 44100)}
+    # Zero side info: no Huffman bits in any granule, which decodes as silence.
+    assert {side for _, _, side in frames} == {bytes(17)}
+    assert len(frames) == max(1, round(seconds * 44100 / MP3_FRAME))
+    # Whole frames: the length is right to within half a frame (13 ms), or one frame at least.
+    duration = len(frames) * MP3_FRAME / 44100
+    assert abs(duration - seconds) <= MP3_FRAME / 2 / 44100 or len(frames) == 1
+
+
+def test_mp3_average_bitrate_is_nominal():
+    # Players estimate a plain CBR stream's length from bytes / bitrate; padding keeps it true.
+    data = mp3_bytes(5.0)
+    seconds = len(mp3_frames(data)) * MP3_FRAME / 44100
+    assert abs(len(data) - seconds * 32000 / 8) < 1
+
+
+def test_mp3_is_deterministic_and_cached():
+    assert mp3_bytes(5.0) is mp3_bytes(5.0)
+    first = mp3_bytes(5.0)
+    mp3_bytes.cache_clear()
+    assert mp3_bytes(5.0) == first
+
+
+@pytest.mark.parametrize("seconds", [0, -2.5, math.nan, math.inf])
+def test_mp3_rejects_bad_durations(seconds):
+    with pytest.raises(ValueError, match="must be"):
+        mp3_bytes(seconds)
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "frames"), [("clip.mp3", "mp3", "77"), ("clip.wav", "pcm_s16le", None)]
+)
+def test_audio_decodes_with_ffprobe(tmp_path: Path, name, codec, frames):
+    path = tmp_path / name
+    path.write_bytes(mp3_bytes(2.0) if name.endswith(".mp3") else wav_bytes(2.0))
+    stdout = ffprobe_fully(
+        path, "-select_streams", "a:0",
+        "-show_entries", "stream=codec_name,channels,nb_read_frames",
+        "-of", "default=noprint_wrappers=1",
+    )  # fmt: skip
+    fields = dict(line.split("=", 1) for line in stdout.split())
+    assert (fields["codec_name"], fields["channels"]) == (codec, "1")
+    if frames is not None:  # 2 s / (1152 / 44100 s) = 76.6, so 77 MP3 frames
+        assert fields["nb_read_frames"] == frames
