@@ -230,7 +230,7 @@ def test_kling_list_prices_follow_the_conversion_table():
 
 def test_the_brief_wins_over_kling_where_both_price_a_key():
     table = default_prices()
-    assert len(table) == 78
+    assert len(table) == 78 + 18  # the first six families, then the six served since
     assert table["kling-image_kling-v1"] == 5 * CNY  # the brief's, not Kling's ¥0.03
     assert table["kling-multi-image2image_kling-v2"] == 30 * CNY
 
@@ -251,12 +251,28 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
             body = {"model_name": "kling-v1-6", "mode": mode, "duration": seconds}
             produced.update(str(key) for key in price_quote(family, body).keys)
     for model, resolution, image in itertools.product(
-            families.named("image-generation").pricing.models, ("1k", "2k"), ("", "https://x/y.png")):
+            families.named("image-generation").pricing.models, ("1k", "2k"),
+            ("", "https://x/y.png")):
         body = {"model_name": model, "resolution": resolution, "image": image}
         produced.update(str(key) for key in price_quote("image-generation", body).keys)
     for model in families.named("multi-image2image").pricing.models:
         produced.update(str(k) for k in price_quote("multi-image2image",
                                                     {"model_name": model}).keys)
+    for model, mode, seconds, extra in itertools.product(
+            families.named("omni-video").pricing.models, ("std", "pro"), range(3, 16),
+            ({}, {"sound": "on"}, {"video_list": [{"video_url": "https://x/v.mp4"}]})):
+        body = {"model_name": model, "mode": mode, "duration": str(seconds), **extra}
+        produced.update(str(key) for key in price_quote("omni-video", body).keys)
+    for model, resolution in itertools.product(
+            families.named("omni-image").pricing.models, ("1k", "2k", "4k")):
+        body = {"model_name": model, "resolution": resolution}
+        produced.update(str(key) for key in price_quote("omni-image", body).keys)
+    for model in families.named("kolors-virtual-try-on").pricing.models:
+        produced.update(str(k) for k in price_quote("kolors-virtual-try-on",
+                                                    {"model_name": model}).keys)
+    for family, body in (("effects", {"input": {"duration": "5"}}), ("image-expand", {}),
+                         ("text-to-audio", {"duration": 5})):
+        produced.update(str(key) for key in price_quote(family, body).keys)
     produced |= {"kling-init-selection", "kling-add-selection"}
 
     table = default_prices()

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from kling_gateway.domain import rules
+from kling_gateway.domain import official_types, rules
 
 Body = Mapping[str, Any]
 
@@ -26,7 +26,10 @@ class Result(StrEnum):
     """What a finished task's ``task_result`` holds."""
 
     VIDEOS = "videos"
+    SOUNDED_VIDEOS = "videos with sound"
+    """Videos whose sound track Kling makes when the body asks for ``sound`` on."""
     IMAGES = "images"
+    AUDIOS = "audios"
 
 
 class Resource(StrEnum):
@@ -47,10 +50,12 @@ class Pricing:
     reads them) and Kling's default and documented models."""
 
     product: str
-    default_model: str
-    models: tuple[str, ...]
+    default_model: str | None = None
+    """None for a family without models."""
+    models: tuple[str, ...] = ()
     """Every model Kling has documented for the family, old and new (shown by ``admin price
     list``; a request is not refused for naming another one)."""
+    default_mode: str = "std"
 
 
 @dataclass(frozen=True, eq=False)  # one entry per family: identity is equality
@@ -64,6 +69,8 @@ class TaskFamily:
     pricing: Pricing
     result: Result
     rules: tuple[rules.Rule, ...] = ()
+    typed_fields: official_types.FieldTypes = official_types.OFFICIAL_TYPES
+    """The fields Kling also takes in another form, and their official types."""
     owned: Mapping[str, Resource] = field(default_factory=dict)
     """Body fields that name the caller's own upstream objects: another user's answers as
     Kling answers an unknown one, and the task goes to the channel that holds the object."""
@@ -143,6 +150,40 @@ FAMILIES: tuple[TaskFamily, ...] = (
         Pricing("kling-multi-elements", "kling-v1-6", ("kling-v1-6",)), Result.VIDEOS,
         rules=(rules.edit_mode_image_count, rules.images_rule(lists=(("image_list", "image"),))),
         owned={"session_id": Resource.SELECTION_SESSION}),
+    TaskFamily(
+        "effects", "/v1/videos/effects", operations("videos", "effects"),
+        Pricing("kling-effects"), Result.VIDEOS,
+        rules=(rules.effect_input_matches_scene, rules.effect_images_are_urls_or_raw_base64),
+        typed_fields=official_types.EFFECT_TYPES),
+    TaskFamily(
+        "omni-video", "/v1/videos/omni-video", operations("videos", "omni_video"),
+        Pricing("kling-omni-video", "kling-video-o1", ("kling-video-o1", "kling-v3-omni"),
+                default_mode="pro"),
+        Result.SOUNDED_VIDEOS,
+        rules=(rules.prompt_unless_custom_shots, rules.multi_shot_is_complete,
+               rules.omni_video_reference_counts, rules.omni_video_frames,
+               rules.omni_video_sound_off_with_video, rules.omni_video_duration_fits_model,
+               rules.images_rule(lists=(("image_list", "image_url"),)))),
+    TaskFamily(
+        "kolors-virtual-try-on", "/v1/images/kolors-virtual-try-on",
+        operations("images", "virtual_try_on"),
+        Pricing("kling-virtual-try-on", "kolors-virtual-try-on-v1",
+                ("kolors-virtual-try-on-v1", "kolors-virtual-try-on-v1-5")),
+        Result.IMAGES, rules=(rules.images_rule("human_image", "cloth_image"),)),
+    TaskFamily(
+        "image-expand", "/v1/images/editing/expand", operations("images", "expand"),
+        Pricing("kling-image-expand"), Result.IMAGES,
+        rules=(rules.expansion_area_at_most_3x, rules.images_rule("image"))),
+    TaskFamily(
+        "omni-image", "/v1/images/omni-image", operations("images", "omni_image"),
+        Pricing("kling-omni-image", "kling-image-o1", ("kling-image-o1", "kling-v3-omni")),
+        Result.IMAGES,
+        rules=(rules.omni_image_reference_count,
+               rules.images_rule(lists=(("image_list", "image"),)))),
+    TaskFamily(
+        "text-to-audio", "/v1/audio/text-to-audio", operations("audio", "text_to_audio"),
+        Pricing("kling-text-to-audio"), Result.AUDIOS,
+        typed_fields=official_types.SOUND_TYPES),
 )
 
 _BY_NAME = {family.name: family for family in FAMILIES}

@@ -66,6 +66,8 @@ class Product:
     option_slots: tuple[tuple[str, ...], ...] = ()
     """Options a key may end with: at most one of each slot, in this order."""
     has_model: bool = True
+    counted: bool = True
+    """Whether its requests say how many images to make (``n``); one image when not."""
 
 
 PRODUCTS = {product.prefix: product for product in (
@@ -74,6 +76,12 @@ PRODUCTS = {product.prefix: product for product in (
     Product("kling-multi-elements", Per.SECOND, (5, 10)),
     Product("kling-image", Per.IMAGE, option_slots=(("2k",), ("i2i",))),
     Product("kling-multi-image2image", Per.IMAGE),
+    Product("kling-omni-video", Per.SECOND, tuple(range(3, 16)), (("sound", "video"),)),
+    Product("kling-effects", Per.SECOND, has_model=False),
+    Product("kling-omni-image", Per.IMAGE, option_slots=(("4k",),)),
+    Product("kling-virtual-try-on", Per.IMAGE, counted=False),
+    Product("kling-image-expand", Per.IMAGE, has_model=False),
+    Product("kling-text-to-audio", Per.CALL, has_model=False),
     *(Product(f"kling-{operation}", Per.CALL, has_model=False)
       for operation in SELECTION_OPERATIONS),
 )}
@@ -151,22 +159,46 @@ def price_quote(operation: str, body: dict[str, Any]) -> PriceQuote:
     product = _PRODUCT_OF.get(operation)
     if product is None:
         raise ValueError(f"no price key for operation {operation!r}")
-    if not product.has_model:
+    if operation in SELECTION_OPERATIONS:
         return PriceQuote(operation, (PriceKey(product),),
                           free_without_price=operation not in CHARGED_SELECTIONS)
-    model = str(body.get("model_name") or families.named(operation).pricing.default_model)
+    pricing = families.named(operation).pricing
+    if not product.has_model:
+        return _flat_quote(operation, product, body)
+    model = str(body.get("model_name") or pricing.default_model)
     if product.durations:
-        return _video_quote(operation, product, model, body)
+        return _video_quote(operation, product, model, str(body.get("mode") or
+                                                           pricing.default_mode), body)
     return _image_quote(operation, product, model, body)
 
 
-def _video_quote(operation: str, product: Product, model: str,
+def _flat_quote(operation: str, product: Product, body: dict[str, Any]) -> PriceQuote:
+    """A family without models: one price per call, per image or per second of video (an
+    effect's length is in its ``input``)."""
+    if product.rate_per is Per.SECOND:
+        seconds = body.get("duration") or (body.get("input") or {}).get("duration")
+        duration = str(_whole_number(seconds or DEFAULT_DURATION, "duration"))
+        return PriceQuote(operation, (PriceKey(product),), duration=duration)
+    count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
+    fields = (("n", count),) if product.rate_per is Per.IMAGE else ()
+    return PriceQuote(operation, (PriceKey(product),), count=count, priced_fields=fields)
+
+
+def _video_options(product: Product, body: dict[str, Any]) -> tuple[str, ...]:
+    """Kling prices a video's sound apart (and voice control apart from sound), and an omni
+    video made from a reference video apart."""
+    slot = product.option_slots[0] if product.option_slots else ()
+    if "video" in slot and body.get("video_list"):
+        return ("video",)
+    if body.get("sound") != "on" or not slot:
+        return ()
+    return ("voice",) if "voice" in slot and body.get("voice_list") else ("sound",)
+
+
+def _video_quote(operation: str, product: Product, model: str, mode: str,
                  body: dict[str, Any]) -> PriceQuote:
-    mode = str(body.get("mode") or DEFAULT_MODE)
     duration = str(_whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
-    options: tuple[str, ...] = ()
-    if product.option_slots and body.get("sound") == "on":
-        options = ("voice",) if body.get("voice_list") else ("sound",)
+    options = _video_options(product, body)
     key_model = canonical_price_key(model)
     exact = PriceKey(product, key_model, mode, int(duration), options)
     return PriceQuote(operation, (exact, PriceKey(product, key_model, mode, None, options)),
@@ -177,20 +209,28 @@ def _video_quote(operation: str, product: Product, model: str,
 
 def _image_quote(operation: str, product: Product, model: str,
                  body: dict[str, Any]) -> PriceQuote:
-    count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
-    fields: tuple[tuple[str, Any], ...] = (("model_name", model), ("n", count))
+    count = _whole_number(body.get("n") or DEFAULT_COUNT, "n") if product.counted else 1
+    fields: tuple[tuple[str, Any], ...] = (("model_name", model),)
+    if product.counted:
+        fields += (("n", count),)
     options: tuple[str, ...] = ()
     if product.option_slots:
         resolution = str(body.get("resolution") or DEFAULT_RESOLUTION)
         fields += (("resolution", resolution),)
-        # Kling prices 2k and image to image apart (a resolution Kling adds names its option).
-        if resolution != DEFAULT_RESOLUTION:
+        # Kling prices some resolutions and image to image apart (a resolution Kling adds to
+        # text to image names its option).
+        if resolution != DEFAULT_RESOLUTION and (
+                resolution in _option_names(product) or product.prefix == "kling-image"):
             options += (resolution,)
-        if body.get("image"):
+        if body.get("image") and "i2i" in _option_names(product):
             options += ("i2i",)
     return PriceQuote(operation, (PriceKey(product, canonical_price_key(model), None, None,
                                            options),),
                       model_name=model, count=count, priced_fields=fields)
+
+
+def _option_names(product: Product) -> set[str]:
+    return {option for slot in product.option_slots for option in slot}
 
 
 def _whole_number(value: Any, field: str) -> int:

@@ -47,6 +47,24 @@ KLING_IMAGE_UNITS: dict[str, dict[tuple[str, ...], int]] = {
     "kling-v3": {(): 8, ("2k",): 8, ("i2i",): 8, ("2k", "i2i"): 8},
 }
 KLING_MULTI_IMAGE2IMAGE_UNITS = {"kling-v2": 16, "kling-v2-1": 16}  # per image
+KLING_OMNI_VIDEO_UNITS_PER_SECOND: dict[str, dict[tuple[str, str | None], str]] = {
+    # model: (mode, option) → video units per second; "video": made from a reference video
+    "kling-video-o1": {("std", None): "0.6", ("pro", None): "0.8", ("std", "video"): "0.9",
+                       ("pro", "video"): "1.2"},
+    "kling-v3-omni": {("std", None): "0.6", ("pro", None): "0.8", ("std", "sound"): "0.8",
+                      ("pro", "sound"): "1.0", ("std", "video"): "0.9", ("pro", "video"): "1.2"},
+}
+KLING_OMNI_IMAGE_UNITS = {  # model: options → image units per image (1k and 2k alike)
+    "kling-image-o1": {(): 8}, "kling-v3-omni": {(): 8, ("4k",): 16},
+}
+KLING_PER_CALL_CNY = {
+    # Kling publishes no effect price: an effect is priced as the i2v it is (v1-6 std, ¥2 / 5 s)
+    "kling-effects": "0.4",  # per second
+    "kling-image-expand": "0.2",  # per image (8 image units)
+    "kling-text-to-audio": "0.25",  # per call
+}
+KLING_TRY_ON_CNY = {"kolors-virtual-try-on-v1": "0.5", "kolors-virtual-try-on-v1-5": "0.5"}
+"""Virtual try-on has its own pack, at ¥0.50 an image."""
 
 # The product brief's prices in whole CNY per call (per image for images). They stay as they
 # are (migration 0002 seeded them) and, being exact keys, win over Kling's rates.
@@ -86,23 +104,51 @@ def _image_price(units: int) -> int:
     return -(-units * IMAGE_UNIT_PRICE // FEN) * FEN
 
 
+def _video_rates(product: str, table: dict[str, dict[tuple[str, str | None], str]]
+                 ) -> dict[str, int]:
+    prices: dict[str, int] = {}
+    for model, rates in table.items():
+        for (mode, option), units in rates.items():
+            key = PriceKey(PRODUCTS[product], model, mode, None, (option,) if option else ())
+            prices[str(key)] = _exact(Decimal(units) * VIDEO_UNIT_PRICE, key)
+    return prices
+
+
+def _exact(amount: Decimal, what: object) -> int:
+    if amount != amount.to_integral_value():  # money is whole 1/10000 CNY
+        raise ValueError(f"{what}: {amount} is no exact amount")
+    return int(amount)
+
+
 def kling_list_prices() -> dict[str, int]:
     """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
-    prices: dict[str, int] = {}
-    video = PRODUCTS["kling-video"]
-    for model, rates in KLING_VIDEO_UNITS_PER_SECOND.items():
-        for (mode, audio), units in rates.items():
-            key = PriceKey(video, model, mode, None, (audio,) if audio else ())
-            amount = Decimal(units) * VIDEO_UNIT_PRICE
-            if amount != amount.to_integral_value():  # money is whole 1/10000 CNY
-                raise ValueError(f"{key}: {units} units is no exact amount")
-            prices[str(key)] = int(amount)
+    return {**first_kling_list(), **more_families_list()}
+
+
+def first_kling_list() -> dict[str, int]:
+    """Kling's list for the first six families (migration 0008 seeded these)."""
+    prices = _video_rates("kling-video", KLING_VIDEO_UNITS_PER_SECOND)
     for model, by_options in KLING_IMAGE_UNITS.items():
         for options, units in by_options.items():
             key = PriceKey(PRODUCTS["kling-image"], model, options=options)
             prices[str(key)] = _image_price(units)
     for model, units in KLING_MULTI_IMAGE2IMAGE_UNITS.items():
         prices[str(PriceKey(PRODUCTS["kling-multi-image2image"], model))] = _image_price(units)
+    return prices
+
+
+def more_families_list() -> dict[str, int]:
+    """Kling's list for the families served since (migration 0010 seeds these)."""
+    prices = _video_rates("kling-omni-video", KLING_OMNI_VIDEO_UNITS_PER_SECOND)
+    for model, by_options in KLING_OMNI_IMAGE_UNITS.items():
+        for options, units in by_options.items():
+            key = PriceKey(PRODUCTS["kling-omni-image"], model, options=options)
+            prices[str(key)] = _image_price(units)
+    for prefix, cny in KLING_PER_CALL_CNY.items():
+        prices[prefix] = _exact(Decimal(cny) * UNITS_PER_CNY, prefix)
+    for model, cny in KLING_TRY_ON_CNY.items():
+        key = PriceKey(PRODUCTS["kling-virtual-try-on"], model)
+        prices[str(key)] = _exact(Decimal(cny) * UNITS_PER_CNY, key)
     return prices
 
 

@@ -52,7 +52,8 @@ def submit(context: GatewayContext, caller: Caller, family: TaskFamily,
            body: dict[str, Any]) -> TaskRow:
     """Validate, charge and record, then create the task upstream (or fail and refund)."""
     upstreams = context.upstreams
-    body = official_types.to_official(body)  # before anything reads it: rules, price, upstream
+    # Before anything reads it: the rules, the price, the upstream.
+    body = official_types.to_official(body, family.typed_fields)
     family.check(body)
     callbacks.check_client_url(body.get("callback_url"), context.settings)
     bill = billing.bill_for(family.name, body, caller)

@@ -1,8 +1,8 @@
 """The Kling simulator: the official contract served by in-memory handlers with fault knobs.
 
 It mounts the very ``openapi/kling.yaml`` the gateway serves, with its own handler package, so it
-rejects by schema exactly what the real service would. Result files are real (a short MP4, PNGs)
-and served from ``/files/...``.
+rejects by schema exactly what the real service would. Result files are real (a short MP4, with a
+sound track where Kling makes sound; PNGs; MP3 and WAV) and served from ``/files/...``.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from kling_gateway.web.mounting import build_app
 
 RESULT_VIDEO_SECONDS, RESULT_VIDEO_FPS = 5, 24
 RESULT_IMAGE_SIZE = (512, 288)
+MAX_AUDIO_SECONDS = 30.0
 
 
 class Simulator:
@@ -117,11 +118,22 @@ def _add_file_routes(app: FlaskApp) -> None:
     """Result links point here; like Kling's signed links they need no bearer token."""
 
     def video(name: str) -> Response:
-        data = media.mp4_bytes(64, 64, RESULT_VIDEO_SECONDS * RESULT_VIDEO_FPS, RESULT_VIDEO_FPS)
+        data = media.mp4_bytes(64, 64, RESULT_VIDEO_SECONDS * RESULT_VIDEO_FPS, RESULT_VIDEO_FPS,
+                               with_audio=name.removesuffix("-wm").endswith("-sound"))
         return Response(data, mimetype="video/mp4")
 
     def image(name: str) -> Response:
         return Response(media.png_bytes(*RESULT_IMAGE_SIZE, gradient=True), mimetype="image/png")
 
+    def audio(name: str, kind: str) -> Response:
+        # ``{task}-{tenths of a second}ds``: the length the task asked for
+        tenths = name.rpartition("-")[2].removesuffix("ds")
+        seconds = int(tenths) / 10 if tenths.isdigit() else float(RESULT_VIDEO_SECONDS)
+        seconds = min(max(seconds, 0.1), MAX_AUDIO_SECONDS)  # a link is no way to ask for more
+        if kind == "wav":
+            return Response(media.wav_bytes(seconds), mimetype="audio/wav")
+        return Response(media.mp3_bytes(seconds), mimetype="audio/mpeg")
+
     app.add_url_rule("/files/videos/<name>.mp4", "result_video", video)
     app.add_url_rule("/files/images/<name>.png", "result_image", image)
+    app.add_url_rule("/files/audios/<name>.<any(mp3, wav):kind>", "result_audio", audio)

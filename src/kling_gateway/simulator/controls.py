@@ -1,4 +1,5 @@
-"""Markers a test writes into a prompt to make the simulator misbehave on purpose.
+"""Markers a test writes into a prompt to make the simulator misbehave on purpose (a body without
+a prompt carries them in any text).
 
     #sim-fail      the task is accepted, then ends ``failed`` with a ``task_status_msg``
     #sim-unsafe    the create is refused with 1301 (content safety), HTTP 400
@@ -11,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from kling_gateway.domain.errors import ContentSafety, InternalError, KlingError, ServiceUnavailable
@@ -29,8 +31,12 @@ _REFUSALS: dict[str, type[KlingError]] = {
 
 
 def prompt_of(body: dict[str, Any]) -> str:
+    """Where markers are read: the prompt, or for a family without one (try-on, effects) every
+    text of the body, e.g. an image URL's fragment (``https://x/a.png#sim-fail``)."""
     prompt = body.get("prompt")
-    return prompt if isinstance(prompt, str) else ""
+    if isinstance(prompt, str):
+        return prompt
+    return json.dumps(body, ensure_ascii=False) if "prompt" not in body else ""
 
 
 def refusal_for(body: dict[str, Any]) -> KlingError | None:

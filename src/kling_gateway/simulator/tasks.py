@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
-from kling_gateway.domain.families import Resource, TaskFamily
+from kling_gateway.domain.families import Resource, Result, TaskFamily
 from kling_gateway.domain.task_object import task_object, watermark_choice
 from kling_gateway.simulator import controls
 from kling_gateway.simulator.settings import SimulatorSettings
-from kling_gateway.simulator.units import units_of
+from kling_gateway.simulator.units import units_of, video_seconds
 
 FINAL = ("succeed", "failed")
 PROCESSING_SHARE = 0.2
@@ -217,19 +217,34 @@ class TaskStore:
 
     def _result(self, task: SimTask) -> dict[str, Any]:
         watermark = bool((task.body.get("watermark_info") or {}).get("enabled"))
-        if task.family.makes_images:
+        if task.family.result is Result.IMAGES:
             return {"images": [_image(task, index, watermark) for index in range(task.slots)]}
-        video: dict[str, Any] = {"id": str(uuid.UUID(int=self._random.getrandbits(128))),
-                                 "url": f"{task.files_url}/videos/{task.task_id}.mp4",
-                                 "duration": str(task.body.get("duration") or "5")}
+        if task.family.result is Result.AUDIOS:
+            return {"audios": [self._audio(task)]}
+        # Kling's video with sound has a sound track: the file's name asks the file route for one
+        sound = task.family.result is Result.SOUNDED_VIDEOS and task.body.get("sound") == "on"
+        stem = f"{task.files_url}/videos/{task.task_id}{'-sound' if sound else ''}"
+        video: dict[str, Any] = {"id": self._new_id(), "url": f"{stem}.mp4",
+                                 "duration": str(video_seconds(task.body))}
         if watermark:
-            video["watermark_url"] = f"{task.files_url}/videos/{task.task_id}-wm.mp4"
+            video["watermark_url"] = f"{stem}-wm.mp4"
         # An edit's video names the selection session it was made in.
         video.update({field: task.body[field] for field, resource in task.family.owned.items()
                       if resource is Resource.SELECTION_SESSION})
         return {"videos": [video]}
 
+    def _audio(self, task: SimTask) -> dict[str, Any]:
+        """A generated sound, as MP3 and WAV; the length is in the file names for the route."""
+        seconds = float(task.body.get("duration") or 5)
+        stem = f"{task.files_url}/audios/{task.task_id}-{round(seconds * 10)}ds"
+        length = f"{seconds:g}"
+        return {"id": self._new_id(), "url_mp3": f"{stem}.mp3", "url_wav": f"{stem}.wav",
+                "duration_mp3": length, "duration_wav": length}
+
     # ---- helpers ----------------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(int=self._random.getrandbits(128)))
 
     def _check_external_id_free(self, account: str, external_id: str | None) -> None:
         if external_id and self._kept(self._by_external_id.get((account, external_id))):

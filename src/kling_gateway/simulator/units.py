@@ -23,14 +23,21 @@ PER_SECOND: dict[str, dict[str, tuple[str, str]]] = {
     "image2video": _VIDEO_RATES,
     "multi-image2video": {"kling-v1-6": ("0.4", "0.7")},
     "multi-elements": {"kling-v1-6": ("0.6", "1")},
+    "effects": {None: ("0.4", "0.4")},  # Kling publishes none: priced as the i2v they are
+    "omni-video": {"kling-video-o1": ("0.6", "0.8"), "kling-v3-omni": ("0.6", "0.8")},
 }
 """Video families by name: units per second."""
 PER_IMAGE: dict[str, dict[str, int]] = {
     "image-generation": {"kling-v1": 1, "kling-v1-5": 4, "kling-v2": 4, "kling-v2-new": 8,
                               "kling-v2-1": 4, "kling-v3": 8},
     "multi-image2image": {"kling-v2": 16, "kling-v2-1": 16},
+    "omni-image": {"kling-image-o1": 8, "kling-v3-omni": 8},
+    "kolors-virtual-try-on": {"kolors-virtual-try-on-v1": 1, "kolors-virtual-try-on-v1-5": 1},
+    "image-expand": {None: 8},
 }
 """Image families by name: units per image."""
+PER_CALL = {"text-to-audio": "0.25"}
+"""Sound families by name: units per call."""
 
 
 def units_of(family: TaskFamily, body: dict[str, Any]) -> str:
@@ -39,8 +46,16 @@ def units_of(family: TaskFamily, body: dict[str, Any]) -> str:
     model = body.get("model_name") or family.pricing.default_model
     if family.makes_images:
         return str(PER_IMAGE[family.name].get(model, 1) * int(body.get("n") or 1))
+    if family.name in PER_CALL:
+        return PER_CALL[family.name]
     rates = PER_SECOND[family.name].get(model)
     if rates is None:
         return "1"
-    rate = Decimal(rates[1] if body.get("mode") == "pro" else rates[0])
-    return format((rate * int(body.get("duration") or 5)).normalize(), "f")
+    pro = (body.get("mode") or family.pricing.default_mode) == "pro"
+    rate = Decimal(rates[1] if pro else rates[0])
+    return format((rate * video_seconds(body)).normalize(), "f")
+
+
+def video_seconds(body: dict[str, Any]) -> int:
+    """The length a create body asks for (an effect's is in its ``input``); 5 s by default."""
+    return int(body.get("duration") or (body.get("input") or {}).get("duration") or 5)

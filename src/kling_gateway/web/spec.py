@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import os
 from pathlib import Path
 from typing import Any
 
@@ -34,10 +35,14 @@ def spec_dir() -> Path:
     return _PACKAGED if _PACKAGED.is_dir() else _CHECKOUT
 
 
-def bundle(root: Path) -> tuple[dict[str, Any], frozenset[Path]]:
+def bundle(root: Path, document: dict[str, Any] | None = None,
+           ) -> tuple[dict[str, Any], frozenset[Path]]:
     """The document of the spec file ``root`` with every file ``$ref`` resolved (see the
-    module's docstring), and the files it was made of, ``root`` included."""
+    module's docstring), and the files it was made of, ``root`` included. A ``document`` given
+    is used as the content of ``root`` instead of the file (e.g. a root with paths added)."""
     bundler = _Bundler(root.resolve())
+    if document is not None:
+        bundler.documents[bundler.root] = document
     spec = bundler.resolve(bundler.read(bundler.root), bundler.root)
     if bundler.components:
         components = spec.setdefault("components", {})
@@ -89,8 +94,9 @@ class _Bundler:
         return {"$ref": f"#/components/{section}/{name}"}
 
     def section(self, path: Path) -> str | None:
-        """``schemas`` for ``…/components/schemas.yaml`` or ``…/components/schemas/*.yaml``."""
-        parts = path.relative_to(self.root.parent).parts
+        """``schemas`` for ``…/components/schemas.yaml`` or ``…/components/schemas/*.yaml``
+        (below the folder the root and ``path`` share, so a root in a subfolder works too)."""
+        parts = path.relative_to(os.path.commonpath([self.root.parent, path])).parts
         if "components" not in parts[:-1]:
             return None
         section = Path(parts[parts.index("components") + 1]).stem

@@ -32,7 +32,7 @@ def handler(family: TaskFamily, verb: Verb) -> Callable[..., Answer]:
 
 def create(family: TaskFamily, body: dict[str, Any], account: str) -> Answer:
     simulator = current_simulator()
-    body = official_types.to_official(body)  # Kling takes these forms too
+    body = official_types.to_official(body, family.typed_fields)  # Kling takes these forms too
     family.check(body)
     simulator.check_model(account, family, body)
     simulator.before_call(create_body=body)
