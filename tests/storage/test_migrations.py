@@ -7,9 +7,11 @@ import sys
 
 from peewee import Database
 
+from kling_gateway.domain.owned import Resource
 from kling_gateway.domain.seed_prices import default_prices
 from kling_gateway.services import accounts
 from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage import owned
 from kling_gateway.storage.db import (
     lift_timeouts_for_transaction,
     open_database,
@@ -126,3 +128,33 @@ def test_kling_prices_are_added_without_touching_a_price_already_set(database_ur
         7, 99)  # an operator's prices stay
     assert table == {**default_prices(), "kling-video_kling-v1_std_5": 7,
                      "kling-video_kling-v3_pro_sound": 99}
+
+
+def test_the_new_families_prices_are_added_without_touching_one_already_set(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0010")
+    Price.update(amount=3).where(Price.key == "kling-video_kling-v1_std_5").execute()
+    Price.delete().where(Price.key == "kling-video_kling-v1_pro").execute()  # withdrawn
+    Price.insert(key="kling-effects", amount=99, updated_at=0).execute()
+    assert "0010" in ",".join(migrate())
+    table = {price.key: price.amount for price in Price.select()}
+    assert table["kling-effects"] == 99 and table["kling-video_kling-v1_std_5"] == 3
+    assert "kling-video_kling-v1_pro" not in table  # a price withdrawn stays withdrawn
+    assert table["kling-omni-video_kling-v3-omni_pro_sound"] == 10_000  # ¥1.00 a second
+
+
+def test_the_videos_tasks_made_keep_their_owner_and_channel(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0011")
+    user = accounts.create_user("ada")
+    Task.insert(id="made-it", user=user.id, family="text2video", price_key="k",
+                status="succeed", request_body={"prompt": "p"}, created_at=1234,
+                updated_at=0).execute()
+    db.execute_sql('INSERT INTO "upstream_videos" ("video_id", "user_id", "task_id", '
+                   '"channel_id") VALUES (%s, %s, %s, NULL)'
+                   .replace("%s", "?" if "sqlite" in database_url else "%s"),
+                   ("vid-1", user.id, "made-it"))
+    assert "0011" in ",".join(migrate())
+    video = owned.find(Resource.VIDEO, "vid-1")
+    assert (video.user_id, video.channel_id, video.created_at) == (user.id, None, 1234)
+    assert owned.find(Resource.AUDIO, "vid-1") is None

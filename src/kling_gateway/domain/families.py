@@ -13,11 +13,12 @@ Adding a family is its spec file, its entry here and its behaviour in the simula
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from kling_gateway.domain import official_types, rules
+from kling_gateway.domain.owned import Reference, Resource
 
 Body = Mapping[str, Any]
 
@@ -30,12 +31,6 @@ class Result(StrEnum):
     """Videos whose sound track Kling makes when the body asks for ``sound`` on."""
     IMAGES = "images"
     AUDIOS = "audios"
-
-
-class Resource(StrEnum):
-    """Upstream objects a body may name that belong to one caller and live on one channel."""
-
-    SELECTION_SESSION = "selection session"
 
 
 class Verb(StrEnum):
@@ -71,18 +66,23 @@ class TaskFamily:
     rules: tuple[rules.Rule, ...] = ()
     typed_fields: official_types.FieldTypes = official_types.OFFICIAL_TYPES
     """The fields Kling also takes in another form, and their official types."""
-    owned: Mapping[str, Resource] = field(default_factory=dict)
-    """Body fields that name the caller's own upstream objects: another user's answers as
+    references: tuple[Reference, ...] = ()
+    """Body fields that name upstream objects (``domain.owned``): another user's answers as
     Kling answers an unknown one, and the task goes to the channel that holds the object."""
 
     @property
     def makes_images(self) -> bool:
         return self.result is Result.IMAGES
 
+    def objects_named(self, body: Body) -> list[tuple[str, Resource, str]]:
+        """Each (field, kind, id) of an upstream object the body names."""
+        return [(field_name, reference.resource, object_id) for reference in self.references
+                for field_name, object_id in reference.found_in(body)]
+
     @property
     def pinned_to_its_objects(self) -> bool:
         """Runs where the objects it names live, full or not: never waits in the queue."""
-        return bool(self.owned)
+        return bool(self.references)
 
     def check(self, body: Body) -> None:
         """Apply each cross-field rule to a body the schema already accepted."""
@@ -149,7 +149,7 @@ FAMILIES: tuple[TaskFamily, ...] = (
         operations("multi_elements", "task", plural="tasks"),
         Pricing("kling-multi-elements", "kling-v1-6", ("kling-v1-6",)), Result.VIDEOS,
         rules=(rules.edit_mode_image_count, rules.images_rule(lists=(("image_list", "image"),))),
-        owned={"session_id": Resource.SELECTION_SESSION}),
+        references=(Reference(("session_id",), Resource.SELECTION_SESSION),)),
     TaskFamily(
         "effects", "/v1/videos/effects", operations("videos", "effects"),
         Pricing("kling-effects"), Result.VIDEOS,

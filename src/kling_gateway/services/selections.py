@@ -12,10 +12,12 @@ from typing import Any
 from kling_gateway.domain import rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ServiceUnavailable
+from kling_gateway.domain.owned import Resource
 from kling_gateway.services import billing, relay
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import channels as channel_store
+from kling_gateway.storage import owned as owned_store
 from kling_gateway.storage import selections as selection_store
 from kling_gateway.storage.records import ChannelRecord, SessionRecord
 from kling_gateway.upstream.paths import selection_path
@@ -62,7 +64,7 @@ def _channels_for_video(upstreams: Upstreams, caller: Caller,
         if not candidates:  # before any charge
             raise ServiceUnavailable("no upstream channel is available; try again later")
         return candidates
-    video = selection_store.video(video_id)
+    video = owned_store.find(Resource.VIDEO, video_id)
     if video is None or video.user_id != caller.user_id or video.channel_id is None:
         raise InvalidParameter(f"invalid parameter 'video_id': no video {video_id}")
     return [channel_store.channel_by_id(video.channel_id)]

@@ -11,9 +11,10 @@ from typing import Any
 
 from kling_gateway import metrics
 from kling_gateway.domain.clock import now_ms
+from kling_gateway.domain.owned import made_by
 from kling_gateway.domain.tasks import TaskStatus, can_move
 from kling_gateway.services import billing, callbacks
-from kling_gateway.storage import ledger, tasks
+from kling_gateway.storage import ledger, owned, tasks
 from kling_gateway.storage.db import write_transaction
 from kling_gateway.storage.records import TaskRow
 
@@ -36,7 +37,8 @@ def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None
         if new is TaskStatus.FAILED:
             _refund(task_id, changes.get("status_msg") or "task failed")
         if new is TaskStatus.SUCCEED and changes.get("result"):
-            tasks.remember_videos(moved, changes["result"].get("videos") or [])
+            owned.remember(made_by(changes["result"]), user_id=moved.user_id,
+                           channel_id=moved.channel_id, now=now, task_id=moved.id)
         if new.public != current.public:
             callbacks.enqueue(moved, now)
     metrics.task_moved(new.value)

@@ -12,7 +12,8 @@ from kling_gateway.config import DEFAULT_LOST_AFTER_SECONDS
 from kling_gateway.domain import families, official_types, pricing
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ResourceNotFound
-from kling_gateway.domain.families import Resource, TaskFamily
+from kling_gateway.domain.families import TaskFamily
+from kling_gateway.domain.owned import Resource
 from kling_gateway.domain.task_object import reported_fields, watermark_choice
 from kling_gateway.domain.tasks import TaskStatus, upstream_status
 from kling_gateway.services import (
@@ -110,8 +111,8 @@ def upstream_body(task: TaskRow, body: dict[str, Any],
 def _channels_for(upstreams: Upstreams, caller: Caller, family: TaskFamily, body: dict[str, Any],
                   model: str | None) -> list[ChannelRecord]:
     """A task that names the caller's upstream objects runs on the account holding them."""
-    holders = [_HOLDER_OF[resource](caller, body[field])
-               for field, resource in family.owned.items()]
+    holders = [_HOLDER_OF[resource](caller, object_id)
+               for _, resource, object_id in family.objects_named(body)]
     return holders[:1] or upstreams.candidates(model)
 
 

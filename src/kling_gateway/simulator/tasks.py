@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
-from kling_gateway.domain.families import Resource, Result, TaskFamily
+from kling_gateway.domain.families import Result, TaskFamily
+from kling_gateway.domain.owned import Resource
 from kling_gateway.domain.task_object import task_object, watermark_choice
 from kling_gateway.simulator import controls
 from kling_gateway.simulator.settings import SimulatorSettings
@@ -229,7 +230,8 @@ class TaskStore:
         if watermark:
             video["watermark_url"] = f"{stem}-wm.mp4"
         # An edit's video names the selection session it was made in.
-        video.update({field: task.body[field] for field, resource in task.family.owned.items()
+        video.update({field: object_id for field, resource, object_id
+                      in task.family.objects_named(task.body)
                       if resource is Resource.SELECTION_SESSION})
         return {"videos": [video]}
 

@@ -12,6 +12,7 @@ from peewee import (
     BooleanField,
     CharField,
     Check,
+    CompositeKey,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -181,16 +182,21 @@ class SelectionSession(BaseModel):
         table_name = "selection_sessions"
 
 
-class UpstreamVideo(BaseModel):
-    """A video an upstream task produced, so that requests naming it go to that channel."""
+class OwnedObject(BaseModel):
+    """An object upstream that a user's task or call made (``domain.owned``): requests naming
+    it must be that user's, and go to the channel holding it."""
 
-    video_id = CharField(max_length=64, primary_key=True)
+    kind = CharField(max_length=32)
+    object_id = CharField(max_length=64)
     user = ForeignKeyField(User, on_delete="CASCADE")
-    task = ForeignKeyField(Task, on_delete="CASCADE")
     channel = ForeignKeyField(Channel, null=True, on_delete="SET NULL")
+    task = ForeignKeyField(Task, null=True, on_delete="CASCADE")
+    """The task that made it; None for what a synchronous call made."""
+    created_at = BigIntegerField()
 
     class Meta:
-        table_name = "upstream_videos"
+        table_name = "owned_objects"
+        primary_key = CompositeKey("kind", "object_id")
 
 
 class CallbackDelivery(BaseModel):
@@ -226,7 +232,7 @@ class SchemaMigration(BaseModel):
         table_name = "schema_migrations"
 
 
-TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry, SelectionSession, UpstreamVideo,
+TABLES = [User, ApiToken, Price, Channel, Task, LedgerEntry, SelectionSession, OwnedObject,
           CallbackDelivery]
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kling_gateway.domain.owned import Resource
+
 
 @dataclass(frozen=True)
 class UserRecord:
@@ -111,12 +113,14 @@ class SessionRecord:
 
 
 @dataclass(frozen=True)
-class VideoRecord:
-    """A video an upstream task made: whose it is and which channel holds it."""
+class OwnedRecord:
+    """An object upstream a user's task or call made: whose it is and which channel holds it."""
 
-    video_id: str
+    resource: Resource
+    object_id: str
     user_id: int
     channel_id: int | None
+    created_at: int
 
 
 @dataclass(frozen=True)

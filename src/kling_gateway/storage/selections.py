@@ -1,10 +1,9 @@
-"""Where multi-elements calls must go: the channel holding each selection session, and the one
-that made each video (selections are made on the account that made their video)."""
+"""Where multi-elements calls must go: the channel holding each selection session."""
 
 from __future__ import annotations
 
-from kling_gateway.storage.models import SelectionSession, UpstreamVideo
-from kling_gateway.storage.records import SessionRecord, VideoRecord
+from kling_gateway.storage.models import SelectionSession
+from kling_gateway.storage.records import SessionRecord
 
 
 def session_of_user(user_id: int, session_id: str) -> SessionRecord | None:
@@ -26,11 +25,3 @@ def remember_session(session_id: str, user_id: int, channel_id: int, now: int,
     (SelectionSession.insert({SelectionSession.session_id: session_id, **owner})
      .on_conflict(conflict_target=[SelectionSession.session_id], update=owner).execute())
 
-
-def video(video_id: str) -> VideoRecord | None:
-    """The video an upstream task of the gateway made, or None."""
-    found = UpstreamVideo.get_or_none(UpstreamVideo.video_id == video_id)
-    if found is None:
-        return None
-    return VideoRecord(video_id=found.video_id, user_id=found.user_id,
-                       channel_id=found.channel_id)

@@ -17,7 +17,7 @@ from kling_gateway.storage.db import (
     write_transaction,
 )
 from kling_gateway.storage.errors import RowMissing
-from kling_gateway.storage.models import Channel, Task, UpstreamVideo
+from kling_gateway.storage.models import Channel, Task
 from kling_gateway.storage.prepared import PreparedInsert, PreparedQuery
 from kling_gateway.storage.records import ChannelRecord
 
@@ -151,14 +151,6 @@ def _move(names: tuple[str, ...], task_id: Any, expected: Any, *values: Any) -> 
     changes = {Task._meta.fields[name]: value for name, value in zip(names, values, strict=True)}
     return (Task.update(changes).where((Task.id == task_id) & (Task.status == expected))
             .returning(*READ_COLUMNS))
-
-
-def remember_videos(task: Task, videos: list[dict[str, Any]]) -> None:
-    """Record which channel made each video, so later requests naming it go there."""
-    rows = [{"video_id": str(video["id"]), "user": task.user_id, "task": task.id,
-             "channel": task.channel_id} for video in videos if video.get("id")]
-    if rows:
-        UpstreamVideo.insert_many(rows).on_conflict_ignore().execute()
 
 
 def touch(task_id: str, synced_at: int, **changes: Any) -> None:

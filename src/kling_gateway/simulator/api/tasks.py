@@ -8,7 +8,8 @@ from typing import Any
 from flask import request
 
 from kling_gateway.domain import official_types
-from kling_gateway.domain.families import Resource, TaskFamily, Verb
+from kling_gateway.domain.families import TaskFamily, Verb
+from kling_gateway.domain.owned import Resource
 from kling_gateway.simulator.app import Simulator, current_simulator
 from kling_gateway.web.envelope import ok
 
@@ -36,8 +37,8 @@ def create(family: TaskFamily, body: dict[str, Any], account: str) -> Answer:
     family.check(body)
     simulator.check_model(account, family, body)
     simulator.before_call(create_body=body)
-    for field, resource in family.owned.items():
-        _OWNED_CHECKS[resource](simulator, account, body[field], body)
+    for _, resource, object_id in family.objects_named(body):
+        _OWNED_CHECKS[resource](simulator, account, object_id, body)
     files_url = request.host_url.rstrip("/") + "/files"
     task = simulator.tasks.create(account, family, body, files_url)
     simulator.after_create(body)
