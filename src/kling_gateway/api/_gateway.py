@@ -7,11 +7,11 @@ from typing import Any
 from flask import current_app
 
 from kling_gateway.domain.families import Family
-from kling_gateway.services import tasks
+from kling_gateway.services import submit, tasks
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
-from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.services.views import task_view
+from kling_gateway.upstream.channels import Upstreams
 from kling_gateway.web.envelope import ok
 
 Answer = dict[str, Any]
@@ -30,8 +30,8 @@ def caller_of(token_info: dict[str, Any]) -> Caller:
 
 
 def create(family: Family, body: dict[str, Any], token_info: dict[str, Any]) -> Answer:
-    task = tasks.submit(context(), caller_of(token_info), family, body)
-    return ok(task_view(task, full=False))
+    outcome = submit.submit(context(), caller_of(token_info), family, body)
+    return ok(task_view(outcome.task, full=False))
 
 
 def get(family: Family, task_id: str, token_info: dict[str, Any]) -> Answer:
