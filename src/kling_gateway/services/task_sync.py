@@ -10,6 +10,7 @@ The one place both paths share: a submit (``services.submit``) and a read
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -68,21 +69,10 @@ def send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any],
     family = Family(task.family)
     if not channels and upstreams.serves(task.model_name) and family is not Family.MULTI_ELEMENTS:
         return Sending(Sent.QUEUED, queue(task.id))
-
-    def record_channel(attempt: ChannelRecord) -> bool:  # before each request: where to look it up
-        slots = upstreams.slots(attempt)
-        # An edit goes to the account holding its session, full or not, as it always did: the
-        # queue would send it to any channel.
-        if slots is not None and family is not Family.MULTI_ELEMENTS:
-            return task_store.take_slot(task.id, attempt, slots, behind_queue=behind_queue)
-        if attempt.id != task.channel_id:
-            task_states.touch(task.id, channel=attempt.id)
-        return True
-
     try:
         channel, data = failover.send_task(
             upstreams, channels, TASK_PATHS[family], upstream_body(task, body, public_url),
-            task.id, before_attempt=record_channel)
+            task.id, before_attempt=_channel_recorder(upstreams, task, behind_queue))
     except failover.AllChannelsBusy:
         return Sending(Sent.QUEUED, queue(task.id))
     except failover.SubmitUnresolved as unresolved:
@@ -99,6 +89,25 @@ def send(upstreams: Upstreams, task: TaskRow, body: dict[str, Any],
         moved = apply_upstream(task.id, data, believed=TaskStatus.SUBMITTING,
                                channel=channel.id)
     return Sending(Sent.ACCEPTED, moved)
+
+
+def _channel_recorder(upstreams: Upstreams, task: TaskRow,
+                      behind_queue: bool) -> Callable[[ChannelRecord], bool]:
+    """What runs before each request: the channel on record, where to look the task up;
+    False when the channel turned out to have no free slot."""
+    family = Family(task.family)
+
+    def record_channel(attempt: ChannelRecord) -> bool:  # before each request: where to look it up
+        slots = upstreams.slots(attempt)
+        # An edit goes to the account holding its session, full or not, as it always did: the
+        # queue would send it to any channel.
+        if slots is not None and family is not Family.MULTI_ELEMENTS:
+            return task_store.take_slot(task.id, attempt, slots, behind_queue=behind_queue)
+        if attempt.id != task.channel_id:
+            task_states.touch(task.id, channel=attempt.id)
+        return True
+
+    return record_channel
 
 
 def queue(task_id: str) -> TaskRow | None:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class Channel(Protocol):
-    """An upstream Kling account as the channels need it (``storage.records.Channel``
+    """An upstream Kling account as the channels need it (``storage.records.ChannelRecord``
     is one)."""
 
     @property
