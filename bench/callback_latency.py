@@ -39,9 +39,9 @@ from harness import (
     timed,
 )
 
-from kling_gateway.services.sync import DEFAULT_POLICY
-from kling_gateway.services.tasks import FIRST_POLL_MS
-from kling_gateway.worker import IDLE_SECONDS
+from kling_gateway.services.submit import FIRST_POLL_MS
+from kling_gateway.worker.loop import IDLE_SECONDS
+from kling_gateway.worker.policy import DEFAULT_POLICY
 
 KEY = "callback_latency"
 

@@ -39,8 +39,8 @@ from harness import (
 )
 
 from kling_gateway import kling_jwt
-from kling_gateway.services.sync import DEFAULT_POLICY
 from kling_gateway.simulator.tasks import PROCESSING_SHARE
+from kling_gateway.worker.policy import DEFAULT_POLICY
 
 KEY = "sync_finish"
 CEILING_POLLS = 12

@@ -38,7 +38,7 @@ from harness import (
     timed,
 )
 
-from kling_gateway.services.sync import DEFAULT_POLICY
+from kling_gateway.worker.policy import DEFAULT_POLICY
 
 KEY = "worker_capacity"
 

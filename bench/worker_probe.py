@@ -30,9 +30,9 @@ from typing import Any
 import psycopg2
 
 from kling_gateway import cli
-from kling_gateway.services import sync
 from kling_gateway.storage import db as db_module
 from kling_gateway.upstream import client as client_module
+from kling_gateway.worker import pace
 
 _lock = threading.Lock()
 _totals: dict[str, Any] = {"connects": 0, "connect_seconds": 0.0, "statements": 0,
@@ -159,8 +159,8 @@ def main() -> int:
     psycopg2.connect = _timed("connect", psycopg2.connect)
     db_module.open_database = _open_database  # cli's worker imports it when it runs
     client_module.KlingClient._call = _counted_upstream(client_module.KlingClient._call)
-    if hasattr(sync, "Pace"):
-        sync.Pace.wait = _counted_pace(sync.Pace.wait)
+    if hasattr(pace, "Pace"):
+        pace.Pace.wait = _counted_pace(pace.Pace.wait)
     stop = threading.Event()
     writer = threading.Thread(target=_dump_every_second, args=(out, stop), daemon=True)
     writer.start()

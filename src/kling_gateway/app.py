@@ -28,10 +28,11 @@ from kling_gateway.services.auth import (
 from kling_gateway.services.context import GatewayContext
 from kling_gateway.services.limits import RequestRateLimit
 from kling_gateway.services.token_cache import tokens
-from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.db import open_database, release_connection, releasing_connection
 from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
+from kling_gateway.upstream.channels import Upstreams
 from kling_gateway.web.access import AccessMiddleware
 from kling_gateway.web.body_limit import BodyLimitMiddleware
 from kling_gateway.web.mounting import mount_api, new_app
@@ -93,7 +94,7 @@ def create_app(settings: Settings | None = None, *, upstreams: Upstreams | None 
     app.add_middleware(OpsEndpoints, position=MiddlewarePosition.BEFORE_SWAGGER)  # /healthz …
     app.add_middleware(BodyLimitMiddleware, position=MiddlewarePosition.BEFORE_SECURITY,
                        max_bytes=settings.max_body_bytes)
-    upstreams = upstreams or Upstreams.from_settings(settings)
+    upstreams = upstreams or Upstreams.from_settings(settings, StoredChannelBook())
     app.app.config["KLING_GATEWAY"] = GatewayContext(settings, upstreams)
     rate_limit = rate_limit or RequestRateLimit.from_settings(settings)
     for base_path in KLING_BASE_PATHS:

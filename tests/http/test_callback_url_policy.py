@@ -20,9 +20,9 @@ import pytest
 import requests
 import urllib3.util.connection
 
-from kling_gateway import webhooks
-from kling_gateway.services.callbacks import deliver_due
 from kling_gateway.storage.models import CallbackDelivery, Task
+from kling_gateway.worker import webhooks
+from kling_gateway.worker.callbacks import deliver_due
 from tests.support.callback_urls import BACKSLASH, IPV4_SPELLING, REFUSED, RESOLVER_ANSWERS
 from tests.support.callbacks import callback_receiver
 from tests.support.gateway import CNY, Gateway, Tenant, start_gateway

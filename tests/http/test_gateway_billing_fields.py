@@ -9,8 +9,8 @@ from typing import Any
 
 import requests
 
-from kling_gateway.services.callbacks import deliver_due
 from kling_gateway.storage.models import Task
+from kling_gateway.worker.callbacks import deliver_due
 from tests.support.callbacks import callback_receiver
 from tests.support.gateway import Gateway
 

@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 import requests
 
-from kling_gateway import webhooks
 from kling_gateway.app import create_app
 from kling_gateway.config import Settings
-from kling_gateway.services.callbacks import deliver_due
-from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import Task
+from kling_gateway.upstream.channels import Upstreams
+from kling_gateway.worker import webhooks
+from kling_gateway.worker.callbacks import deliver_due
 from tests.support.callbacks import callback_receiver
 from tests.support.clock import ManualClock
 from tests.support.gateway import CNY, UPSTREAM, Gateway, Tenant
@@ -44,7 +45,7 @@ def delivery_settings(gateway: Gateway) -> Settings:
 def strict_gateway(database_url: str) -> Iterator[Gateway]:
     """A gateway with the default settings: callbacks go to public addresses only."""
     with ExitStack() as stack:
-        upstreams = Upstreams()
+        upstreams = Upstreams(StoredChannelBook())
         stack.callback(upstreams.close)
         app = create_app(Settings(database_url=database_url), upstreams=upstreams,
                          validate_responses=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-from kling_gateway import webhooks
 from kling_gateway.services import accounts, channels
 from kling_gateway.storage import ledger
 from kling_gateway.storage.db import database, open_database
 from kling_gateway.storage.migrations import migrate
 from kling_gateway.storage.models import LedgerEntry, Task, User
+from kling_gateway.worker import webhooks
 from tests.support.callbacks import callback_receiver
 from tests.support.kling_client import KlingApi
 from tests.support.processes import free_port, kling_gateway

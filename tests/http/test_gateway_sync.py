@@ -6,10 +6,12 @@ import threading
 from dataclasses import replace
 
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.services.sync import Drain, Syncer, SyncPolicy
 from kling_gateway.storage import tasks as task_store
 from kling_gateway.storage.models import CallbackDelivery, Channel, Task
-from kling_gateway.worker import Worker
+from kling_gateway.worker.loop import Worker
+from kling_gateway.worker.policy import SyncPolicy
+from kling_gateway.worker.queue import Drain
+from kling_gateway.worker.syncer import Syncer
 from tests.support.gateway import CNY
 
 T2V = "/v1/videos/text2video"

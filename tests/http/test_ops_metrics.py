@@ -9,8 +9,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from kling_gateway.services import channels
-from kling_gateway.services.callbacks import deliver_due
 from kling_gateway.storage.models import Task
+from kling_gateway.worker.callbacks import deliver_due
 from tests.support.callbacks import callback_receiver
 from tests.support.gateway import CNY, SIM_KEY, Gateway
 

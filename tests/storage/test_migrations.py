@@ -10,8 +10,8 @@ from peewee import Database
 from kling_gateway.domain.owned import Resource
 from kling_gateway.domain.seed_prices import default_prices
 from kling_gateway.services import accounts
-from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import owned
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.db import (
     lift_timeouts_for_transaction,
     open_database,
@@ -19,6 +19,7 @@ from kling_gateway.storage.db import (
 )
 from kling_gateway.storage.migrations import available, migrate, pending
 from kling_gateway.storage.models import TABLES, Channel, Price, SchemaMigration, Task
+from kling_gateway.upstream.channels import Upstreams
 
 
 def test_migrate_is_idempotent_and_seeds_prices(db):
@@ -102,7 +103,7 @@ def test_existing_channels_stay_in_rotation(database_url):
     (channel,) = Channel.select()
     assert (channel.broken_code, channel.broken_reason, channel.broken_at,
             channel.last_checked_at) == (None, None, None, None)
-    assert [c.name for c in Upstreams().candidates(None)] == ["old"]
+    assert [c.name for c in Upstreams(StoredChannelBook()).candidates(None)] == ["old"]
 
 
 def test_existing_tasks_have_no_report_from_kling_yet(database_url):

@@ -8,11 +8,12 @@ import pytest
 from kling_gateway import kling_jwt
 from kling_gateway.config import Settings
 from kling_gateway.domain import families
-from kling_gateway.services import accounts, tasks
+from kling_gateway.services import accounts, task_sync, tasks
 from kling_gateway.services.auth import authenticate
 from kling_gateway.services.context import GatewayContext
-from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.models import Task
+from kling_gateway.upstream.channels import Upstreams
 from tests.support.databases import counted_selects
 
 
@@ -50,10 +51,10 @@ def _task(issued: accounts.IssuedToken, status: str) -> Task:
 def test_a_finished_task_is_found_with_one_query_and_not_refreshed(issued):
     stored = _task(issued, "succeed")
     settings = Settings.from_env({})
-    context = GatewayContext(settings, Upstreams.from_settings(settings))
+    context = GatewayContext(settings, Upstreams.from_settings(settings, StoredChannelBook()))
     caller = authenticate(f"Bearer {issued.api_key}")
     with counted_selects() as selects:
         found = tasks.find(context, caller, families.named("text2video"), stored.id)
     assert (found.id, found.status, found.result) == (stored.id, "succeed", stored.result)
     assert len(selects) == 1
-    assert not tasks.refresh_if_stale(context.upstreams, found)
+    assert not task_sync.refresh_if_stale(context.upstreams, found)

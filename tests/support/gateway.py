@@ -12,14 +12,16 @@ from kling_gateway.app import ADMIN_BASE_PATH, create_app
 from kling_gateway.config import Settings
 from kling_gateway.services import accounts, channels
 from kling_gateway.services.context import GatewayContext
-from kling_gateway.services.sync import Syncer, SyncPolicy
-from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.simulator.app import Simulator, create_simulator_app
 from kling_gateway.simulator.settings import SimulatorSettings
 from kling_gateway.storage import ledger
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.db import database
 from kling_gateway.storage.models import LedgerEntry, User
+from kling_gateway.upstream.channels import Upstreams
 from kling_gateway.upstream.client import Timeouts
+from kling_gateway.worker.policy import SyncPolicy
+from kling_gateway.worker.syncer import Syncer
 from tests.support.clock import ManualClock
 from tests.support.kling_client import KlingApi
 from tests.support.server import serve
@@ -115,8 +117,8 @@ def start_gateway(database_url: str, stack: ExitStack, *,
                   read_timeout: float = 10.0, public: bool = False, **overrides: Any) -> Gateway:
     """A gateway that refreshes tasks from upstream on every read (no staleness window), so a
     test sees upstream progress as soon as it moves the simulators' clock."""
-    upstreams = Upstreams(timeouts=Timeouts(connect=2.0, read=read_timeout), stale_after_ms=0,
-                          cooldown_seconds=600)
+    upstreams = Upstreams(StoredChannelBook(), timeouts=Timeouts(connect=2.0, read=read_timeout),
+                          stale_after_ms=0, cooldown_seconds=600)
     stack.callback(upstreams.close)
     settings = Settings(database_url=database_url, admin_token=ADMIN_TOKEN,
                         **{"callback_allow_networks": ("127.0.0.0/8",), **overrides})

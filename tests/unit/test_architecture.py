@@ -64,11 +64,53 @@ def test_web_plumbing_does_not_depend_on_the_simulator(path):
     assert not any(n.startswith("kling_gateway.simulator") for n in imports_of(path))
 
 
-@pytest.mark.parametrize("path", modules("upstream"), ids=lambda p: p.name)
-def test_the_upstream_client_knows_nothing_of_billing_or_storage(path):
-    for name in imports_of(path):
-        assert not name.startswith(("kling_gateway.storage", "kling_gateway.services",
-                                    "kling_gateway.domain.ledger", "peewee")), name
+FORBIDDEN = {
+    "upstream": ("kling_gateway.storage", "kling_gateway.services", "kling_gateway.worker",
+                 "kling_gateway.domain.ledger", "peewee", "playhouse"),
+    "services": ("kling_gateway.worker", "kling_gateway.api", "kling_gateway.web",
+                 "kling_gateway.cli"),
+    "worker": ("kling_gateway.api", "kling_gateway.web", "kling_gateway.cli",
+               "kling_gateway.simulator"),
+}
+"""What each layer may not import: ``upstream`` owns the channels but reads and writes them
+only through its ``ChannelBook`` port; ``services`` are the request use cases, which the
+background ``worker`` builds on, never the reverse."""
+
+
+def violations(path: Path, source: str | None = None) -> list[str]:
+    """The imports of ``path`` (or of ``source`` placed there) its layer forbids."""
+    forbidden = FORBIDDEN[path.relative_to(SRC).parts[0]]
+    found = imports_of(path) if source is None else imports_of_source(path, source)
+    return sorted(name for name in found if under(name, forbidden))
+
+
+@pytest.mark.parametrize("path", modules(*FORBIDDEN), ids=relative)
+def test_each_layer_imports_only_what_it_may(path):
+    assert violations(path) == []
+
+
+@pytest.mark.parametrize(("layer", "source"), [
+    ("upstream", "from kling_gateway.storage import channels"),
+    ("upstream", "from ..storage.records import ChannelRecord"),
+    ("upstream", "import kling_gateway.storage.tasks"),
+    ("upstream", "from kling_gateway.services import task_sync"),
+    ("upstream", "from kling_gateway.worker.policy import SyncPolicy"),
+    ("services", "from kling_gateway.worker import callbacks"),
+    ("services", "from ..worker.queue import dispatch_queued"),
+    ("worker", "from kling_gateway.api import _gateway"),
+])
+def test_the_layer_check_refuses_a_forbidden_import(layer, source):
+    path = SRC / layer / "probe.py"  # never written: only its place in the package counts
+    assert violations(path, source)
+
+
+def test_the_upstream_channels_are_read_through_a_port_storage_answers():
+    from kling_gateway.storage.channel_book import StoredChannelBook
+    from kling_gateway.upstream.channels import ChannelBook
+
+    for name in ("in_rotation", "in_flight", "take_out"):
+        assert callable(getattr(StoredChannelBook, name)), name
+        assert hasattr(ChannelBook, name), name
 
 
 @pytest.mark.parametrize("path", modules("api"), ids=relative)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import itertools
 
-from kling_gateway.services.sync import Pace
+from kling_gateway.worker.pace import Pace
 
 
 class FakeTime:

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from kling_gateway import webhooks
+from kling_gateway.worker import webhooks
 
 SECRET = "9c2e7b4f1a8d3c6e0b5f2a9d7c4e1b8f"
 MESSAGE_ID = "1722769557708042137-2"

@@ -8,7 +8,7 @@ from flask import current_app
 
 from kling_gateway.services.auth import Caller
 from kling_gateway.services.context import GatewayContext
-from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.upstream.channels import Upstreams
 
 Answer = dict[str, Any]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from kling_gateway.api._gateway import Answer, caller_of, context
 from kling_gateway.domain.families import TaskFamily, Verb
-from kling_gateway.services import tasks
+from kling_gateway.services import submit, tasks
 from kling_gateway.services.views import task_view
 from kling_gateway.web.envelope import ok
 
@@ -23,8 +23,8 @@ def handler(family: TaskFamily, verb: Verb) -> Callable[..., Answer]:
     Connexion passes (it reads them from the signature)."""
 
     def create(body: dict, token_info: Info) -> Answer:
-        task = tasks.submit(context(), caller_of(token_info), family, body)
-        return ok(task_view(task, full=False))
+        outcome = submit.submit(context(), caller_of(token_info), family, body)
+        return ok(task_view(outcome.task, full=False))
 
     def list_(token_info: Info, page_num: int = 1, page_size: int = 30) -> Answer:
         found = tasks.page(caller_of(token_info), family, page_num, page_size)

@@ -23,7 +23,6 @@ from kling_gateway.domain.errors import ResourceNotFound
 from kling_gateway.domain.money import format_cny, parse_cny
 from kling_gateway.services import accounts, channels
 from kling_gateway.services.accounts import IssuedToken
-from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.simulator.app import create_simulator_app
 from kling_gateway.simulator.settings import (
     DEFAULT_ACCESS_KEY,
@@ -31,7 +30,9 @@ from kling_gateway.simulator.settings import (
     SimulatorSettings,
 )
 from kling_gateway.storage import tasks as task_store
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.db import close_database
+from kling_gateway.upstream.channels import Upstreams
 
 DEMO_DATABASE_URL = "sqlite:///kling-gateway-demo.sqlite3"
 DEMO_USER = "demo"
@@ -48,7 +49,7 @@ def serve_demo(host: str, port: int, environ: Mapping[str, str] = os.environ, *,
     """Serve a self-contained demo: simulator upstream, demo user, fresh keys, curl lines."""
     logs.configure(log_format)
     settings = demo_settings(environ)
-    upstreams = Upstreams.from_settings(settings)
+    upstreams = Upstreams.from_settings(settings, StoredChannelBook())
     app = create_app(settings, upstreams=upstreams)
     sim_settings = SimulatorSettings(task_seconds=DEMO_TASK_SECONDS)
     sim_app, simulator = create_simulator_app(sim_settings)

@@ -27,11 +27,12 @@ from connexion import FlaskApp
 from kling_gateway import logs, metrics
 from kling_gateway.app import create_app
 from kling_gateway.config import Settings
-from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.storage.channel_book import StoredChannelBook
 from kling_gateway.storage.db import close_database, database, open_database
 from kling_gateway.storage.encryption import configure_keyring
 from kling_gateway.storage.migrations import migrate
-from kling_gateway.worker import Worker
+from kling_gateway.upstream.channels import Upstreams
+from kling_gateway.worker.loop import Worker
 
 log = logging.getLogger("kling_gateway.serve")  # the name log lines carried before cli/ existed
 APP_FACTORY = "kling_gateway.cli.serve:app_from_env"
@@ -102,7 +103,7 @@ def serve(host: str, port: int, *, workers: int = 1, sync: bool = True,
     ``sync`` is off, a background worker in this process finishes tasks and sends callbacks."""
     logs.configure(log_format)
     settings = Settings.from_env()
-    upstreams = Upstreams.from_settings(settings)
+    upstreams = Upstreams.from_settings(settings, StoredChannelBook())
     if workers > 1:
         configure_keyring(settings)  # for this process's background worker
         open_database(settings.database_url)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from kling_gateway.config import Settings
-from kling_gateway.services.upstreams import Upstreams
+from kling_gateway.upstream.channels import Upstreams
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,14 @@ from kling_gateway.domain import rules
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, KlingError, ServiceUnavailable
 from kling_gateway.domain.owned import Resource
-from kling_gateway.services import billing, relay
+from kling_gateway.services import billing
 from kling_gateway.services.auth import Caller
-from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import owned as owned_store
 from kling_gateway.storage import selections as selection_store
 from kling_gateway.storage.records import ChannelRecord, SessionRecord
+from kling_gateway.upstream import failover
+from kling_gateway.upstream.channels import Upstreams
 from kling_gateway.upstream.paths import selection_path
 
 SESSION_LIFETIME_MS = 24 * 3600 * 1000
@@ -74,7 +75,7 @@ def _charged_call(upstreams: Upstreams, caller: Caller, operation: str, body: di
                   channels: list[ChannelRecord]) -> tuple[ChannelRecord, Any]:
     charge = billing.charge(caller, billing.bill_for(operation, body, caller))
     try:
-        return relay.send_once(upstreams, channels, selection_path(operation), body)
+        return failover.send_once(upstreams, channels, selection_path(operation), body)
     except KlingError as refusal:
         if charge is not None:
             billing.refund(charge.id, f"{operation} refused upstream: {refusal.message}")

@@ -12,13 +12,12 @@ tried.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from kling_gateway.domain.errors import KlingError, ServiceUnavailable, error_for_code
-from kling_gateway.services import rotation
-from kling_gateway.services.upstreams import Upstreams
-from kling_gateway.storage.records import ChannelRecord
+from kling_gateway.upstream import rotation
+from kling_gateway.upstream.channels import Channel, Upstreams
 from kling_gateway.upstream.errors import (
     UpstreamAmbiguous,
     UpstreamError,
@@ -46,7 +45,7 @@ class SubmitUnresolved(Exception):
     """The channel may have created the task and could not be asked: the task stays
     ``submitting`` on that channel until it can be reconciled."""
 
-    def __init__(self, channel: ChannelRecord, cause: UpstreamError) -> None:
+    def __init__(self, channel: Channel, cause: UpstreamError) -> None:
         super().__init__(cause.message)
         self.channel = channel
 
@@ -60,10 +59,10 @@ def as_kling_error(error: UpstreamError | None) -> KlingError:
     return ServiceUnavailable("no upstream channel is available; try again later")
 
 
-def send_task(upstreams: Upstreams, channels: list[ChannelRecord], path: str, body: dict[str, Any],
+def send_task(upstreams: Upstreams, channels: Sequence[Channel], path: str, body: dict[str, Any],
               gateway_task_id: str, *,
-              before_attempt: Callable[[ChannelRecord], bool] = lambda channel: True,
-              ) -> tuple[ChannelRecord, dict[str, Any]]:
+              before_attempt: Callable[[Channel], bool] = lambda channel: True,
+              ) -> tuple[Channel, dict[str, Any]]:
     """Create the task on the first channel that takes it. ``before_attempt`` records the
     channel before each request, so a crash mid-request leaves the place to look it up, and
     answers False when the channel turned out to have no free slot. Raises AllChannelsBusy
@@ -92,7 +91,7 @@ def send_task(upstreams: Upstreams, channels: list[ChannelRecord], path: str, bo
             try:
                 found = client.find_task(path, gateway_task_id)
             except UpstreamError as lookup_failure:
-                rotation.take_out_if_broken(channel, lookup_failure)
+                upstreams.take_out_if_broken(channel, lookup_failure)
                 raise SubmitUnresolved(channel, lookup_failure) from doubt
             if found is not None:
                 return channel, found
@@ -103,8 +102,8 @@ def send_task(upstreams: Upstreams, channels: list[ChannelRecord], path: str, bo
     raise as_kling_error(last)
 
 
-def send_once(upstreams: Upstreams, channels: list[ChannelRecord], path: str,
-              body: dict[str, Any]) -> tuple[ChannelRecord, Any]:
+def send_once(upstreams: Upstreams, channels: Sequence[Channel], path: str,
+              body: dict[str, Any]) -> tuple[Channel, Any]:
     """A synchronous call (selection sessions live on one account): on the first of
     ``channels`` that takes it, moving on only when Kling definitely did nothing."""
     last: UpstreamError | None = None
@@ -125,12 +124,12 @@ def send_once(upstreams: Upstreams, channels: list[ChannelRecord], path: str,
     raise as_kling_error(last)
 
 
-def _set_aside(upstreams: Upstreams, channel: ChannelRecord, error: UpstreamError,
+def _set_aside(upstreams: Upstreams, channel: Channel, error: UpstreamError,
                sending: str | None = None) -> None:
     """Keep the next requests off a channel that failed: out of rotation when its keys or
     account are refused, full until one of its tasks ends when it said 1303, cooling down when
     rate-limited or unreachable; a model it may not use only moves this request on."""
-    if rotation.take_out_if_broken(channel, error):
+    if upstreams.take_out_if_broken(channel, error):
         return
     if isinstance(error, UpstreamRefused) and error.code == BUSY_CODE:
         # Not a failure: the channel is full until one of its tasks ends, and is then used at

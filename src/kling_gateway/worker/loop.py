@@ -12,10 +12,11 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from kling_gateway.config import Settings
-from kling_gateway.services import callbacks
-from kling_gateway.services.sync import DEFAULT_POLICY, Syncer, SyncPolicy
-from kling_gateway.services.upstreams import Upstreams
 from kling_gateway.storage.db import release_connection
+from kling_gateway.upstream.channels import Upstreams
+from kling_gateway.worker import callbacks
+from kling_gateway.worker.policy import DEFAULT_POLICY, SyncPolicy
+from kling_gateway.worker.syncer import Syncer
 
 log = logging.getLogger(__name__)
 IDLE_SECONDS = 1.0
