@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from kling_gateway.domain.families import FAMILIES
+
 SRC = Path(__file__).resolve().parents[2] / "src" / "kling_gateway"
 FRAMEWORKS = ("flask", "connexion", "starlette", "peewee", "requests", "uvicorn")
 STORAGE_INTERNALS = ("peewee", "playhouse", "kling_gateway.storage.models")
@@ -138,3 +140,31 @@ def test_only_the_storage_knows_peewee(path):
 def test_the_import_check_sees_every_spelling(source, found):
     path = SRC / "services" / "probe.py"  # never written: only its place in the package counts
     assert found in imports_of_source(path, source)
+
+
+def modules_naming(name: str) -> set[str]:
+    """The modules of ``src`` whose code holds the string ``name`` as a value of its own (a
+    key, an argument), docstrings and longer strings aside."""
+    found = set()
+    for path in SRC.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        if any(isinstance(node, ast.Constant) and node.value == name for node in ast.walk(tree)):
+            found.add(relative(path))
+    return found
+
+
+HOMONYMS = {"text2video": {"domain/rules/tools.py"}}
+"""Where a family's name means something else: lip-sync's ``input.mode`` "text2video"."""
+
+
+@pytest.mark.parametrize("family", [family.name for family in FAMILIES])
+def test_a_family_is_named_in_at_most_three_modules(family):
+    """Its entry, its behaviour in the simulator, and at most one more (the demo's example)."""
+    named = modules_naming(family) - HOMONYMS.get(family, set())
+    assert "domain/families.py" in named
+    assert len(named) <= 3, sorted(named)
+
+
+def test_the_naming_check_sees_a_family_named_elsewhere(tmp_path):
+    assert "domain/families.py" in modules_naming("multi-elements")
+    assert "domain/families.py" not in modules_naming("multi-elements-not-a-family")
