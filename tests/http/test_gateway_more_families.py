@@ -15,6 +15,8 @@ import requests
 from tests.support.bodies import IMAGE_URL
 from tests.support.gateway import CNY
 
+VIDEO_URL = "https://example.com/videos/dance.mp4"
+
 
 @dataclass(frozen=True)
 class Case:
@@ -25,6 +27,8 @@ class Case:
     result: str
     """What ``task_result`` holds: videos, sounded videos, images or audios."""
     count: int = 1
+    seconds: str = "5"
+    """The length of the video made (the simulator takes a reference video as 5 s)."""
 
 
 CASES = {
@@ -34,7 +38,8 @@ CASES = {
     "omni-video": Case("/v1/videos/omni-video",
                        {"model_name": "kling-v3-omni", "prompt": "a lighthouse at dusk",
                         "mode": "std", "duration": "7", "sound": "on", "aspect_ratio": "16:9"},
-                       "kling-omni-video_kling-v3-omni_std_sound", "5.60", "sounded videos"),
+                       "kling-omni-video_kling-v3-omni_std_sound", "5.60", "sounded videos",
+                       seconds="7"),
     "kolors-virtual-try-on": Case("/v1/images/kolors-virtual-try-on",
                                   {"human_image": IMAGE_URL, "cloth_image": IMAGE_URL},
                                   "kling-virtual-try-on_kolors-virtual-try-on-v1", "0.50",
@@ -48,6 +53,11 @@ CASES = {
                        {"model_name": "kling-v3-omni", "prompt": "a red kite", "n": 2,
                         "resolution": "4k"},
                        "kling-omni-image_kling-v3-omni_4k", "0.80", "images", count=2),
+    # Charged for the longest it may make (10 s with the image's orientation), settled below.
+    "motion-control": Case("/v1/videos/motion-control",
+                           {"image_url": IMAGE_URL, "video_url": VIDEO_URL, "mode": "std",
+                            "character_orientation": "image"},
+                           "kling-motion-control_kling-v2-6_std", "5.00", "sounded videos"),
     "text-to-audio": Case("/v1/audio/text-to-audio",
                           {"prompt": "rain on a tin roof", "duration": 5.5},
                           "kling-text-to-audio", "0.25", "audios"),
@@ -138,11 +148,32 @@ def _check_result(case: Case, result: dict[str, Any]) -> None:
         assert data[4:8] == b"ftyp"
         # Kling's video with sound carries a sound track; a silent one has none.
         assert (b"soun" in data) == (case.result == "sounded videos")
-        assert video["duration"] == str(case.body.get("duration")
-                                        or case.body["input"]["duration"])
+        assert video["duration"] == case.seconds
 
 
 def _download(url: str) -> bytes:
     response = requests.get(url, timeout=10)
     assert response.status_code == 200, url
     return response.content
+
+
+def test_a_video_kling_sizes_by_its_reference_is_settled_to_what_it_made(gateway):
+    """Motion control is charged for the longest video its reference may give (30 s when
+    the character follows the video), and what the output did not use comes back once."""
+    gateway.add_upstream("sim")
+    ada = gateway.tenant("ada")
+    body = {"model_name": "kling-v3", "image_url": IMAGE_URL, "video_url": VIDEO_URL,
+            "mode": "pro", "character_orientation": "video"}
+    created = ada.key.create("/v1/videos/motion-control", body)
+    assert created["gateway_charge"]["amount"] == "36.00"  # 30 s at ¥1.20
+    assert ada.balance == (1000 - 36) * CNY
+    gateway.finish_upstream_tasks()
+
+    done = ada.key.get(f"/v1/videos/motion-control/{created['task_id']}").json()["data"]
+    assert done["task_status"] == "succeed" and done["task_result"]["videos"][0]["duration"] == "5"
+    assert done["gateway_charge"] == {"amount": "6.00", "currency": "CNY", "refunded": False}
+    ada.key.get(f"/v1/videos/motion-control/{created['task_id']}")  # read again: no change
+    refunds = [(entry.task_id, entry.amount) for entry in gateway.charges("refund")]
+    assert refunds == [(created["task_id"], 30 * CNY)]
+    assert ada.balance == (1000 - 6) * CNY
+    gateway.assert_books_balance()

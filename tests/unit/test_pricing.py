@@ -16,6 +16,8 @@ from kling_gateway.domain.pricing import (
     parse_price_key,
     price_quote,
     priced_body,
+    seconds_made,
+    settled_amount,
 )
 from kling_gateway.domain.seed_prices import brief_prices, default_prices, kling_list_prices
 
@@ -230,7 +232,7 @@ def test_kling_list_prices_follow_the_conversion_table():
 
 def test_the_brief_wins_over_kling_where_both_price_a_key():
     table = default_prices()
-    assert len(table) == 78 + 18  # the first six families, then the six served since
+    assert len(table) == 78 + 18 + 4  # the first six families, six served since, motion control
     assert table["kling-image_kling-v1"] == 5 * CNY  # the brief's, not Kling's ¥0.03
     assert table["kling-multi-image2image_kling-v2"] == 30 * CNY
 
@@ -273,6 +275,10 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
     for family, body in (("effects", {"input": {"duration": "5"}}), ("image-expand", {}),
                          ("text-to-audio", {"duration": 5})):
         produced.update(str(key) for key in price_quote(family, body).keys)
+    for model, mode, orientation in itertools.product(
+            families.named("motion-control").pricing.models, ("std", "pro"), ("image", "video")):
+        body = {"model_name": model, "mode": mode, "character_orientation": orientation}
+        produced.update(str(key) for key in price_quote("motion-control", body).keys)
     produced |= {"kling-init-selection", "kling-add-selection"}
 
     table = default_prices()
@@ -284,3 +290,17 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
         assert describe_price_key(key).note.startswith("Kling documents no model")
     for key in produced & set(table):
         assert describe_price_key(key).note is None
+
+
+def test_a_video_whose_length_kling_decides_is_charged_for_the_longest_and_settled():
+    body = {"model_name": "kling-v3", "mode": "pro", "character_orientation": "video"}
+    quote = price_quote("motion-control", body)
+    assert [str(key) for key in quote.keys] == ["kling-motion-control_kling-v3_pro"]
+    assert quote.duration == "30" and quote.quantity(quote.keys[0]) == 30
+    assert dict(quote.priced_fields) == {"model_name": "kling-v3", "mode": "pro"}
+    assert price_quote("motion-control", {"character_orientation": "image"}).duration == "10"
+    # ¥1.20 a second, 30 s charged, 7.2 s made: 8 started seconds are kept
+    assert seconds_made({"videos": [{"id": "v", "duration": "7.2"}]}) == 8
+    assert settled_amount(30 * 12_000, 30, 8) == 8 * 12_000
+    assert settled_amount(10 * 12_000, 10, 12) == 10 * 12_000  # never more than charged
+    assert seconds_made({"videos": []}) is None and seconds_made(None) is None

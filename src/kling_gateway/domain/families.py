@@ -12,7 +12,7 @@ Adding a family is its spec file, its entry here and its behaviour in the simula
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -27,8 +27,6 @@ class Result(StrEnum):
     """What a finished task's ``task_result`` holds."""
 
     VIDEOS = "videos"
-    SOUNDED_VIDEOS = "videos with sound"
-    """Videos whose sound track Kling makes when the body asks for ``sound`` on."""
     IMAGES = "images"
     AUDIOS = "audios"
 
@@ -51,6 +49,10 @@ class Pricing:
     """Every model Kling has documented for the family, old and new (shown by ``admin price
     list``; a request is not refused for naming another one)."""
     default_mode: str = "std"
+    longest: Callable[[Body], int] | None = None
+    """For a video whose length Kling decides from an input (a reference video): the most
+    seconds this body can make. The task is charged for that many, and what its output did
+    not use is given back when it succeeds."""
 
 
 @dataclass(frozen=True, eq=False)  # one entry per family: identity is equality
@@ -64,6 +66,8 @@ class TaskFamily:
     pricing: Pricing
     result: Result
     rules: tuple[rules.Rule, ...] = ()
+    has_sound: Callable[[Body], bool] = lambda body: False
+    """Whether the video Kling makes for this body has a sound track."""
     typed_fields: official_types.FieldTypes = official_types.OFFICIAL_TYPES
     """The fields Kling also takes in another form, and their official types."""
     references: tuple[Reference, ...] = ()
@@ -159,7 +163,7 @@ FAMILIES: tuple[TaskFamily, ...] = (
         "omni-video", "/v1/videos/omni-video", operations("videos", "omni_video"),
         Pricing("kling-omni-video", "kling-video-o1", ("kling-video-o1", "kling-v3-omni"),
                 default_mode="pro"),
-        Result.SOUNDED_VIDEOS,
+        Result.VIDEOS, has_sound=lambda body: body.get("sound") == "on",
         rules=(rules.prompt_unless_custom_shots, rules.multi_shot_is_complete,
                rules.omni_video_reference_counts, rules.omni_video_frames,
                rules.omni_video_sound_off_with_video, rules.omni_video_duration_fits_model,
@@ -184,6 +188,14 @@ FAMILIES: tuple[TaskFamily, ...] = (
         "text-to-audio", "/v1/audio/text-to-audio", operations("audio", "text_to_audio"),
         Pricing("kling-text-to-audio"), Result.AUDIOS,
         typed_fields=official_types.SOUND_TYPES),
+    TaskFamily(
+        "motion-control", "/v1/videos/motion-control", operations("videos", "motion_control"),
+        Pricing("kling-motion-control", "kling-v2-6", ("kling-v2-6", "kling-v3"),
+                longest=lambda body: 30 if body.get("character_orientation") == "video" else 10),
+        Result.VIDEOS,
+        # The output keeps the reference video's sound unless asked not to.
+        has_sound=lambda body: body.get("keep_original_sound") != "no",
+        rules=(rules.images_rule("image_url"),)),
 )
 
 _BY_NAME = {family.name: family for family in FAMILIES}

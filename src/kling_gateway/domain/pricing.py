@@ -22,6 +22,7 @@ Kling's own defaults are applied first, and written into the body sent to Kling
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -82,6 +83,7 @@ PRODUCTS = {product.prefix: product for product in (
     Product("kling-virtual-try-on", Per.IMAGE, counted=False),
     Product("kling-image-expand", Per.IMAGE, has_model=False),
     Product("kling-text-to-audio", Per.CALL, has_model=False),
+    Product("kling-motion-control", Per.SECOND, tuple(range(1, 31))),
     *(Product(f"kling-{operation}", Per.CALL, has_model=False)
       for operation in SELECTION_OPERATIONS),
 )}
@@ -167,8 +169,9 @@ def price_quote(operation: str, body: dict[str, Any]) -> PriceQuote:
         return _flat_quote(operation, product, body)
     model = str(body.get("model_name") or pricing.default_model)
     if product.durations:
-        return _video_quote(operation, product, model, str(body.get("mode") or
-                                                           pricing.default_mode), body)
+        return _video_quote(operation, product, model,
+                            str(body.get("mode") or pricing.default_mode), body,
+                            None if pricing.longest is None else pricing.longest(body))
     return _image_quote(operation, product, model, body)
 
 
@@ -196,10 +199,14 @@ def _video_options(product: Product, body: dict[str, Any]) -> tuple[str, ...]:
 
 
 def _video_quote(operation: str, product: Product, model: str, mode: str,
-                 body: dict[str, Any]) -> PriceQuote:
-    duration = str(_whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
+                 body: dict[str, Any], longest: int | None = None) -> PriceQuote:
     options = _video_options(product, body)
     key_model = canonical_price_key(model)
+    if longest is not None:  # charged per second for the longest it may make, settled later
+        return PriceQuote(operation, (PriceKey(product, key_model, mode, None, options),),
+                          model_name=model, mode=mode, duration=str(longest),
+                          priced_fields=(("model_name", model), ("mode", mode)))
+    duration = str(_whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
     exact = PriceKey(product, key_model, mode, int(duration), options)
     return PriceQuote(operation, (exact, PriceKey(product, key_model, mode, None, options)),
                       model_name=model, mode=mode, duration=duration,
@@ -227,6 +234,22 @@ def _image_quote(operation: str, product: Product, model: str,
     return PriceQuote(operation, (PriceKey(product, canonical_price_key(model), None, None,
                                            options),),
                       model_name=model, count=count, priced_fields=fields)
+
+
+def seconds_made(result: dict[str, Any] | None) -> int | None:
+    """The whole seconds of a finished task's video (Kling bills a started second), if any."""
+    videos = (result or {}).get("videos") or []
+    try:
+        return math.ceil(float(videos[0]["duration"])) if videos else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def settled_amount(charged: int, charged_seconds: int, made_seconds: int) -> int:
+    """What a task charged ``charged`` for ``charged_seconds`` costs for ``made_seconds``: the
+    same price per second, never more than was charged."""
+    per_second = charged // charged_seconds
+    return min(charged, per_second * made_seconds)
 
 
 def _option_names(product: Product) -> set[str]:

@@ -63,6 +63,11 @@ KLING_PER_CALL_CNY = {
     "kling-image-expand": "0.2",  # per image (8 image units)
     "kling-text-to-audio": "0.25",  # per call
 }
+KLING_MOTION_CONTROL_UNITS_PER_SECOND: dict[str, dict[tuple[str, str | None], str]] = {
+    # per second of output, whose length is the reference video's
+    "kling-v2-6": {("std", None): "0.5", ("pro", None): "0.8"},
+    "kling-v3": {("std", None): "0.9", ("pro", None): "1.2"},
+}
 KLING_TRY_ON_CNY = {"kolors-virtual-try-on-v1": "0.5", "kolors-virtual-try-on-v1-5": "0.5"}
 """Virtual try-on has its own pack, at ¥0.50 an image."""
 
@@ -122,7 +127,7 @@ def _exact(amount: Decimal, what: object) -> int:
 
 def kling_list_prices() -> dict[str, int]:
     """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
-    return {**first_kling_list(), **more_families_list()}
+    return {**first_kling_list(), **more_families_list(), **motion_control_list()}
 
 
 def first_kling_list() -> dict[str, int]:
@@ -150,6 +155,11 @@ def more_families_list() -> dict[str, int]:
         key = PriceKey(PRODUCTS["kling-virtual-try-on"], model)
         prices[str(key)] = _exact(Decimal(cny) * UNITS_PER_CNY, key)
     return prices
+
+
+def motion_control_list() -> dict[str, int]:
+    """Kling's list for motion control (migration 0014 seeds these)."""
+    return _video_rates("kling-motion-control", KLING_MOTION_CONTROL_UNITS_PER_SECOND)
 
 
 def default_prices() -> dict[str, int]:

@@ -6,13 +6,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from kling_gateway import logs, metrics
+from kling_gateway.domain import families
 from kling_gateway.domain.errors import PermissionDenied
 from kling_gateway.domain.money import format_cny
-from kling_gateway.domain.pricing import PriceKey, PriceQuote, price_quote
+from kling_gateway.domain.pricing import (
+    PriceKey,
+    PriceQuote,
+    price_quote,
+    seconds_made,
+    settled_amount,
+)
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import ledger
 from kling_gateway.storage import prices as price_store
-from kling_gateway.storage.records import LedgerRecord
+from kling_gateway.storage.records import LedgerRecord, TaskRow
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,27 @@ def charge(caller: Caller, bill: Bill, *, task_id: str | None = None) -> LedgerR
     return entry
 
 
-def refund(charge_id: int, reason: str = "") -> bool:
-    """Give a charge back; True if this call refunded it, False if it was refunded before."""
-    entry = ledger.refund(charge_id, note=reason)
+def refund(charge_id: int, reason: str = "", amount: int | None = None) -> bool:
+    """Give a charge back (``amount`` of it: all by default); True if this call refunded it,
+    False if it was refunded before."""
+    entry = ledger.refund(charge_id, note=reason, amount=amount)
     if entry is not None:
         metrics.refunded(entry.amount, task_id=entry.task_id)
     return entry is not None
+
+
+def settle(task: TaskRow, result: dict[str, Any]) -> int | None:
+    """For a family charged for the longest output it may make (``Pricing.longest``): give
+    back what the finished task's output did not use. The task's final amount, or None when
+    nothing changed."""
+    pricing = families.named(task.family).pricing
+    made = seconds_made(result)
+    if pricing.longest is None or made is None or not task.amount or not task.duration:
+        return None
+    final = settled_amount(task.amount, int(task.duration), made)
+    charge = ledger.charge_of(task.id)
+    if final >= task.amount or charge is None:
+        return None
+    refund(charge.id, f"settled: {made} s made of {task.duration} s charged",
+           amount=task.amount - final)
+    return final

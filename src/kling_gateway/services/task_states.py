@@ -39,6 +39,7 @@ def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None
         if new is TaskStatus.SUCCEED and changes.get("result"):
             owned.remember(made_by(changes["result"]), user_id=moved.user_id,
                            channel_id=moved.channel_id, now=now, task_id=moved.id)
+            _settle(moved, changes["result"], now)
         if new.public != current.public:
             callbacks.enqueue(moved, now)
     metrics.task_moved(new.value)
@@ -54,6 +55,15 @@ def _move_from(task_id: str, current: TaskStatus, new: TaskStatus,
 def touch(task_id: str, **changes: Any) -> None:
     """Record that the upstream was read (and e.g. its task id), without a state change."""
     tasks.touch(task_id, now_ms(), **changes)
+
+
+def _settle(task: TaskRow, result: dict[str, Any], now: int) -> None:
+    """A task charged for the longest output it might make now costs what it made; the
+    answer and the callback show the final amount."""
+    final = billing.settle(task, result)
+    if final is not None:
+        tasks.touch(task.id, now, amount=final)
+        task.amount = final
 
 
 def _refund(task_id: str, reason: str) -> None:

@@ -223,7 +223,7 @@ class TaskStore:
         if task.family.result is Result.AUDIOS:
             return {"audios": [self._audio(task)]}
         # Kling's video with sound has a sound track: the file's name asks the file route for one
-        sound = task.family.result is Result.SOUNDED_VIDEOS and task.body.get("sound") == "on"
+        sound = task.family.has_sound(task.body)
         stem = f"{task.files_url}/videos/{task.task_id}{'-sound' if sound else ''}"
         video: dict[str, Any] = {"id": self._new_id(), "url": f"{stem}.mp4",
                                  "duration": str(video_seconds(task.body))}

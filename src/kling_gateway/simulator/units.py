@@ -25,6 +25,7 @@ PER_SECOND: dict[str, dict[str, tuple[str, str]]] = {
     "multi-elements": {"kling-v1-6": ("0.6", "1")},
     "effects": {None: ("0.4", "0.4")},  # Kling publishes none: priced as the i2v they are
     "omni-video": {"kling-video-o1": ("0.6", "0.8"), "kling-v3-omni": ("0.6", "0.8")},
+    "motion-control": {"kling-v2-6": ("0.5", "0.8"), "kling-v3": ("0.9", "1.2")},
 }
 """Video families by name: units per second."""
 PER_IMAGE: dict[str, dict[str, int]] = {

@@ -85,12 +85,16 @@ def _spend_from_token(token_id: int, amount: int) -> None:
             f"{format_cny(left)} CNY left of its limit")
 
 
-def refund(charge_id: int, *, note: str = "") -> LedgerRecord | None:
-    """Give back a charge, once. Returns None when it was refunded already."""
+def refund(charge_id: int, *, note: str = "", amount: int | None = None) -> LedgerRecord | None:
+    """Give back a charge, or ``amount`` of it, once. Returns None when it was refunded
+    already (in full or in part: a charge has one refund)."""
     charge = LedgerEntry.get_by_id(charge_id)
     if charge.kind != EntryKind.CHARGE:
         raise ValueError(f"ledger entry {charge_id} is a {charge.kind}, not a charge")
-    amount = -charge.amount
+    if amount is None:
+        amount = -charge.amount
+    if not 0 < amount <= -charge.amount:
+        raise ValueError(f"cannot refund {amount} of a charge of {-charge.amount}")
     try:
         with write_transaction(), database.atomic():  # a savepoint: a lost race undoes itself
             balance = _move_balance(charge.user_id, amount)
