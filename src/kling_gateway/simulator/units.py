@@ -8,10 +8,14 @@ model not listed here costs 1 unit per video or per image.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kling_gateway.domain.families import TaskFamily
+
+if TYPE_CHECKING:
+    from kling_gateway.simulator.sources import Parent
 
 _VIDEO_RATES = {  # model: units per second in (std, pro)
     "kling-v1": ("0.2", "0.7"), "kling-v1-5": ("0.4", "0.7"), "kling-v1-6": ("0.4", "0.7"),
@@ -36,24 +40,43 @@ PER_IMAGE: dict[str, dict[str, int]] = {
     "image-expand": {None: 8},
 }
 """Image families by name: units per image."""
-PER_CALL = {"text-to-audio": "0.25"}
+PER_CALL = {"text-to-audio": "0.25", "video-to-audio": "0.25"}
 """Sound families by name: units per call."""
+BY_SOURCE_MODE = {"video-extend": ("2", "3.5")}
+"""Families billed per call by the mode of their source video: units in (std, pro)."""
+PER_STARTED_5S = {"lip-sync": "0.5", "advanced-lip-sync": "0.5"}
+"""Lip-sync: units per started 5 s of the source video (advanced: of the dubbed audio;
+Kling publishes no price for it, so this is lip-sync's)."""
 
 
-def units_of(family: TaskFamily, body: dict[str, Any]) -> str:
-    """``final_unit_deduction`` of a finished task with this (official-typed) create body: a
-    decimal string without trailing zeros, e.g. ``"1"`` or ``"3.5"``."""
+def units_of(family: TaskFamily, body: dict[str, Any], parent: Parent | None = None) -> str:
+    """``final_unit_deduction`` of a finished task with this (official-typed) create body
+    (and the video it worked on): a decimal string without trailing zeros, e.g. ``"1"`` or
+    ``"3.5"``."""
     model = body.get("model_name") or family.pricing.default_model
     if family.makes_images:
         return str(PER_IMAGE[family.name].get(model, 1) * int(body.get("n") or 1))
     if family.name in PER_CALL:
         return PER_CALL[family.name]
+    if family.name in BY_SOURCE_MODE:
+        return BY_SOURCE_MODE[family.name][parent is not None and parent.mode == "pro"]
+    if family.name in PER_STARTED_5S:
+        return _per_started_5s(PER_STARTED_5S[family.name], body, parent)
     rates = PER_SECOND[family.name].get(model)
     if rates is None:
         return "1"
     pro = (body.get("mode") or family.pricing.default_mode) == "pro"
     rate = Decimal(rates[1] if pro else rates[0])
     return format((rate * video_seconds(body)).normalize(), "f")
+
+
+def _per_started_5s(rate: str, body: dict[str, Any], parent: Parent | None) -> str:
+    if body.get("face_choose"):
+        millis = sum(int(face["sound_end_time"]) - int(face["sound_start_time"])
+                     for face in body["face_choose"])
+    else:
+        millis = round((parent.seconds if parent else 5) * 1000)
+    return format((Decimal(rate) * max(1, math.ceil(millis / 5000))).normalize(), "f")
 
 
 def video_seconds(body: dict[str, Any]) -> int:
