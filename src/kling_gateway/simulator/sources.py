@@ -19,6 +19,7 @@ from kling_gateway.domain.families import Result, TaskFamily
 from kling_gateway.domain.owned import Resource
 
 if TYPE_CHECKING:
+    from kling_gateway.simulator.faces import FaceStore
     from kling_gateway.simulator.tasks import SimTask, TaskStore
 
 URL_VIDEO_SECONDS = 5.0
@@ -80,7 +81,7 @@ def url_video(field_name: str, url: str) -> Parent:
 
 
 def parent_of(tasks: TaskStore, account: str, family: TaskFamily, body: dict[str, Any],
-              faces: Any) -> Parent | None:
+              faces: FaceStore) -> Parent | None:
     """The source of a create body, checked; None for a family that works on no video."""
     if family.name == "video-extend":
         return _extendable(tasks, account, str(body["video_id"]))
@@ -89,10 +90,12 @@ def parent_of(tasks: TaskStore, account: str, family: TaskFamily, body: dict[str
             return faces.session(account, object_id).parent
         if resource is Resource.VIDEO:
             return _fits(family, field_name, owned_video(tasks, account, field_name, object_id))
-    holder = body.get("input") if isinstance(body.get("input"), dict) else body
-    if family.result in (Result.LIP_SYNCED_VIDEOS, Result.VIDEOS_AND_AUDIOS) and \
-            holder.get("video_url"):
-        prefix = "input." if holder is not body else ""
+    if family.result not in (Result.LIP_SYNCED_VIDEOS, Result.VIDEOS_AND_AUDIOS):
+        return None
+    # No video of the account's: one given by URL (lip-sync's is in its ``input``)
+    lip_sync_input = body.get("input") if isinstance(body.get("input"), dict) else None
+    holder, prefix = (lip_sync_input, "input.") if lip_sync_input is not None else (body, "")
+    if holder.get("video_url"):
         return url_video(f"{prefix}video_url", str(holder["video_url"]))
     return None
 
