@@ -144,6 +144,18 @@ def test_the_new_families_prices_are_added_without_touching_one_already_set(data
     assert table["kling-omni-video_kling-v3-omni_pro_sound"] == 10_000  # ¥1.00 a second
 
 
+def test_lip_sync_and_video_tool_prices_are_added_without_touching_one_already_set(
+        database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0011")
+    Price.insert(key="kling-lip-sync", amount=99, updated_at=0).execute()
+    assert "0012" in ",".join(migrate())
+    table = {price.key: price.amount for price in Price.select()}
+    assert table["kling-lip-sync"] == 99  # an operator's price stays
+    assert (table["kling-video-extend_std"], table["kling-video-extend_pro"]) == (20_000, 35_000)
+    assert (table["kling-identify-face"], table["kling-video-to-audio"]) == (500, 2_500)
+
+
 def test_the_videos_tasks_made_keep_their_owner_and_channel(database_url):
     db = open_database(database_url)
     migrate_up_to(db, "0011")

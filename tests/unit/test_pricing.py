@@ -11,6 +11,7 @@ from kling_gateway.domain import families
 from kling_gateway.domain.errors import InvalidParameter
 from kling_gateway.domain.pricing import (
     Per,
+    SourceVideo,
     canonical_price_key,
     describe_price_key,
     parse_price_key,
@@ -232,7 +233,8 @@ def test_kling_list_prices_follow_the_conversion_table():
 
 def test_the_brief_wins_over_kling_where_both_price_a_key():
     table = default_prices()
-    assert len(table) == 78 + 18 + 4  # the first six families, six served since, motion control
+    # the first six families, six served next, motion control, lip-sync and the video tools
+    assert len(table) == 78 + 18 + 4 + 7
     assert table["kling-image_kling-v1"] == 5 * CNY  # the brief's, not Kling's ¥0.03
     assert table["kling-multi-image2image_kling-v2"] == 30 * CNY
 
@@ -280,6 +282,17 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
         body = {"model_name": model, "mode": mode, "character_orientation": orientation}
         produced.update(str(key) for key in price_quote("motion-control", body).keys)
     produced |= {"kling-init-selection", "kling-add-selection"}
+    for mode in ("std", "pro"):
+        produced.update(str(key) for key in price_quote(
+            "video-extend", {"video_id": "v"}, SourceVideo(mode=mode)).keys)
+    for family, body, source in (
+            ("lip-sync", {"input": {"video_id": "v"}}, SourceVideo(seconds=5.0)),
+            ("lip-sync", {"input": {"video_url": "https://x/v.mp4"}}, None),
+            ("video-to-audio", {"video_url": "https://x/v.mp4"}, None),
+            ("advanced-lip-sync", {"face_choose": [{"sound_start_time": 0,
+                                                    "sound_end_time": 3000}]}, None),
+            ("identify-face", {"video_url": "https://x/v.mp4"}, None)):
+        produced.update(str(key) for key in price_quote(family, body, source).keys)
 
     table = default_prices()
     assert all(str(parse_price_key(key)) == key for key in table)
@@ -304,3 +317,46 @@ def test_a_video_whose_length_kling_decides_is_charged_for_the_longest_and_settl
     assert settled_amount(30 * 12_000, 30, 8) == 8 * 12_000
     assert settled_amount(10 * 12_000, 10, 12) == 10 * 12_000  # never more than charged
     assert seconds_made({"videos": []}) is None and seconds_made(None) is None
+
+
+def test_video_extend_is_priced_per_call_in_the_mode_of_its_source():
+    assert str(price_quote("video-extend", {"video_id": "v"},
+                           SourceVideo(mode="pro")).keys[0]) == "kling-video-extend_pro"
+    quote = price_quote("video-extend", {"video_id": "v"})  # unknown source: Kling's default
+    assert (str(quote.keys[0]), quote.mode, quote.priced_fields) == (
+        "kling-video-extend_std", "std", ())  # the body gets no mode: Kling has none here
+    assert describe_price_key("kling-video-extend_pro").per is Per.CALL
+    for wrong in ("kling-video-extend", "kling-video-extend_fast", "kling-video-extend_std_5"):
+        with pytest.raises(InvalidParameter, match="a mode"):
+            parse_price_key(wrong)
+
+
+@pytest.mark.parametrize(("seconds", "blocks"), [(2.0, 1), (5.0, 1), (5.1, 2), (10.0, 2),
+                                                  (12.0, 3)])
+def test_lip_sync_is_priced_per_started_5_s_of_its_source(seconds, blocks):
+    quote = price_quote("lip-sync", {"input": {"video_id": "v"}}, SourceVideo(seconds=seconds))
+    (key,) = quote.keys
+    assert (str(key), key.per, quote.quantity(key)) == ("kling-lip-sync", Per.STARTED_5S,
+                                                        blocks)
+
+
+def test_a_video_of_unknown_length_is_lip_synced_at_a_per_call_price():
+    quote = price_quote("lip-sync", {"input": {"video_url": "https://x/v.mp4"}})
+    (key,) = quote.keys
+    assert (str(key), key.per, quote.quantity(key)) == ("kling-lip-sync-url", Per.CALL, 1)
+    assert describe_price_key("kling-lip-sync-url").families == ("lip-sync",)
+
+
+def test_advanced_lip_sync_is_priced_per_started_5_s_of_its_dubbed_audio():
+    body = {"face_choose": [{"face_id": "0", "sound_start_time": 1000,
+                             "sound_end_time": 7000, "sound_insert_time": 0}]}
+    quote = price_quote("advanced-lip-sync", body)
+    assert (str(quote.keys[0]), quote.quantity(quote.keys[0])) == ("kling-advanced-lip-sync", 2)
+
+
+def test_identify_face_and_video_to_audio_are_priced_per_call():
+    for operation, key in (("identify-face", "kling-identify-face"),
+                           ("video-to-audio", "kling-video-to-audio")):
+        quote = price_quote(operation, {"video_url": "https://x/v.mp4"})
+        assert (str(quote.keys[0]), quote.keys[0].per, quote.free_without_price) == (
+            key, Per.CALL, False)

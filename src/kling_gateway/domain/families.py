@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from kling_gateway.domain import official_types, rules
-from kling_gateway.domain.owned import Reference, Resource
+from kling_gateway.domain.owned import EACH, Reference, Resource
 
 Body = Mapping[str, Any]
 
@@ -29,6 +29,9 @@ class Result(StrEnum):
     VIDEOS = "videos"
     IMAGES = "images"
     AUDIOS = "audios"
+    LIP_SYNCED_VIDEOS = "lip-synced videos"
+    """Videos that always carry a sound track: the speech they were synced to."""
+    VIDEOS_AND_AUDIOS = "videos with their new sound, and the sound alone"
 
 
 class Verb(StrEnum):
@@ -196,6 +199,29 @@ FAMILIES: tuple[TaskFamily, ...] = (
         # The output keeps the reference video's sound unless asked not to.
         has_sound=lambda body: body.get("keep_original_sound") != "no",
         rules=(rules.images_rule("image_url"),)),
+    TaskFamily(
+        # Priced by the mode of the video it extends (model and mode are the source's).
+        "video-extend", "/v1/videos/video-extend", operations("videos", "video_extend"),
+        Pricing("kling-video-extend"), Result.VIDEOS,
+        references=(Reference(("video_id",), Resource.VIDEO),)),
+    TaskFamily(
+        "lip-sync", "/v1/videos/lip-sync", operations("lip_sync", "lip_sync"),
+        Pricing("kling-lip-sync"), Result.LIP_SYNCED_VIDEOS,
+        rules=(rules.lip_sync_input_video_id_xor_video_url, rules.lip_sync_input_matches_mode),
+        references=(Reference(("input", "video_id"), Resource.VIDEO),)),
+    TaskFamily(
+        "video-to-audio", "/v1/audio/video-to-audio", operations("audio", "video_to_audio"),
+        Pricing("kling-video-to-audio"), Result.VIDEOS_AND_AUDIOS,
+        rules=(rules.video_id_xor_video_url,),
+        references=(Reference(("video_id",), Resource.VIDEO),)),
+    TaskFamily(
+        "advanced-lip-sync", "/v1/videos/advanced-lip-sync",
+        operations("lip_sync", "advanced_lip_sync"),
+        Pricing("kling-advanced-lip-sync"), Result.LIP_SYNCED_VIDEOS,
+        rules=(rules.face_choose_has_one_face, rules.face_choose_audio_id_xor_sound_file,
+               rules.face_choose_crop_is_2_seconds),
+        references=(Reference(("session_id",), Resource.FACE_SESSION),
+                    Reference(("face_choose", EACH, "audio_id"), Resource.AUDIO))),
 )
 
 _BY_NAME = {family.name: family for family in FAMILIES}

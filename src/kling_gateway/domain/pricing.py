@@ -9,9 +9,15 @@ price of and per what; only this module builds or reads that shape:
     kling-image_{model}[_2k][_i2i]                   per image
     kling-multi-image2image_{model}                  per image
     kling-init-selection, kling-add-selection, …     per call
+    kling-video-extend_{mode}                        per call, by the mode of the extended video
+    kling-lip-sync, kling-advanced-lip-sync          per started 5 s of (lip-synced) video
+    kling-lip-sync-url, kling-video-to-audio, kling-identify-face   per call
 
 ``audio`` is ``sound`` (``sound`` on) or ``voice`` (``sound`` on with a ``voice_list``, which
 Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a reference ``image``.
+A task working on the caller's own video is priced by what the gateway knows of that video
+(``SourceVideo``: the mode and length its task recorded); a lip-sync of a video given by URL,
+whose length is known only once it runs, is priced per call.
 A video is charged its exact per-call price when the table has one, else its per-second rate
 times its seconds; images are charged their rate times ``n``. Model names are open: a model
 Kling adds is sold as soon as a key prices it.
@@ -45,6 +51,10 @@ SELECTION_OPERATIONS = ("init-selection", "add-selection", "delete-selection",
                         "clear-selection", "preview-selection")
 CHARGED_SELECTIONS = ("init-selection", "add-selection")
 """The other selection operations are free unless the table has a price for them."""
+PRICED_CALLS = ("identify-face",)
+"""Synchronous calls priced per call (``kling-{operation}``)."""
+LIP_SYNC_BLOCK_MS = 5000
+"""Kling bills lip-sync per started 5 s of video."""
 
 
 # ---- What a key sells -----------------------------------------------------------------------
@@ -54,6 +64,8 @@ class Per(StrEnum):
     CALL = "call"
     SECOND = "second"
     IMAGE = "image"
+    STARTED_5S = "5s"
+    """Per started 5 s of video (lip-sync): 12 s are charged three times."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,8 @@ class Product:
     has_model: bool = True
     counted: bool = True
     """Whether its requests say how many images to make (``n``); one image when not."""
+    moded: bool = False
+    """Whether its keys (without a model) name the mode of the video a task works on."""
 
 
 PRODUCTS = {product.prefix: product for product in (
@@ -86,14 +100,25 @@ PRODUCTS = {product.prefix: product for product in (
     Product("kling-motion-control", Per.SECOND, tuple(range(1, 31))),
     *(Product(f"kling-{operation}", Per.CALL, has_model=False)
       for operation in SELECTION_OPERATIONS),
+    Product("kling-video-extend", Per.CALL, has_model=False, moded=True),
+    Product("kling-lip-sync", Per.STARTED_5S, has_model=False),
+    Product("kling-lip-sync-url", Per.CALL, has_model=False),
+    Product("kling-video-to-audio", Per.CALL, has_model=False),
+    Product("kling-advanced-lip-sync", Per.STARTED_5S, has_model=False),
+    *(Product(f"kling-{operation}", Per.CALL, has_model=False) for operation in PRICED_CALLS),
 )}
 _PRODUCT_OF = {**{family.name: PRODUCTS[family.pricing.product] for family in FAMILIES},
-               **{operation: PRODUCTS[f"kling-{operation}"] for operation in SELECTION_OPERATIONS}}
+               **{operation: PRODUCTS[f"kling-{operation}"]
+                  for operation in (*SELECTION_OPERATIONS, *PRICED_CALLS)}}
 """The product each task family and each priced call (a selection operation) is sold as."""
+_UNMEASURED = {"lip-sync": PRODUCTS["kling-lip-sync-url"]}
+"""What a family priced by the length of its source video is sold as when that length is not
+known before the task runs (a video given by URL): per call."""
 
 
 def operations_sold_as(product: Product) -> tuple[str, ...]:
-    return tuple(operation for operation, sold in _PRODUCT_OF.items() if sold is product)
+    return tuple(operation for operation, sold in (*_PRODUCT_OF.items(), *_UNMEASURED.items())
+                 if sold is product)
 OPTION_LABELS = {"sound": "sound on", "voice": "sound on with voice control", "2k": "2k",
                  "i2i": "image to image"}
 
@@ -135,10 +160,11 @@ class PriceQuote:
     """True for operations that cost nothing unless a price is set for them."""
 
     def quantity(self, key: PriceKey) -> int:
-        """How many times ``key``'s price is charged: per second, per image or once."""
+        """How many times ``key``'s price is charged: per second, per image, per started 5 s
+        (``count`` of them) or once."""
         if key.per is Per.SECOND:
             return int(self.duration or DEFAULT_DURATION)
-        return self.count if key.per is Per.IMAGE else 1
+        return self.count if key.per in (Per.IMAGE, Per.STARTED_5S) else 1
 
     def unpriced_message(self) -> str:
         """The 1103 answer when no key is priced: what was asked, and the key that sells it."""
@@ -155,16 +181,34 @@ class PriceQuote:
                 f"kling-gateway admin price set {rate} <CNY per {rate.per}>")
 
 
-def price_quote(operation: str, body: dict[str, Any]) -> PriceQuote:
+@dataclass(frozen=True)
+class SourceVideo:
+    """What the gateway knows of the caller's own video a request works on, from the task
+    that made it."""
+
+    mode: str | None = None
+    seconds: float | None = None
+
+
+def price_quote(operation: str, body: dict[str, Any],
+                source: SourceVideo | None = None) -> PriceQuote:
     """What ``operation`` with this (already validated) body costs; Kling's defaults fill
-    what the body leaves out (the legacy ``model`` field counts as no ``model_name``)."""
+    what the body leaves out (the legacy ``model`` field counts as no ``model_name``).
+    ``source``: the caller's video the body names, when the gateway knows it."""
     product = _PRODUCT_OF.get(operation)
     if product is None:
         raise ValueError(f"no price key for operation {operation!r}")
     if operation in SELECTION_OPERATIONS:
         return PriceQuote(operation, (PriceKey(product),),
                           free_without_price=operation not in CHARGED_SELECTIONS)
+    if operation in PRICED_CALLS:
+        return PriceQuote(operation, (PriceKey(product),))
     pricing = families.named(operation).pricing
+    if product.moded:  # Kling runs (and bills) it in the mode of the video it works on
+        mode = (source.mode if source else None) or pricing.default_mode
+        return PriceQuote(operation, (PriceKey(product, mode=mode),), mode=mode)
+    if product.rate_per is Per.STARTED_5S:
+        return _lip_sync_quote(operation, product, body, source)
     if not product.has_model:
         return _flat_quote(operation, product, body)
     model = str(body.get("model_name") or pricing.default_model)
@@ -185,6 +229,22 @@ def _flat_quote(operation: str, product: Product, body: dict[str, Any]) -> Price
     count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
     fields = (("n", count),) if product.rate_per is Per.IMAGE else ()
     return PriceQuote(operation, (PriceKey(product),), count=count, priced_fields=fields)
+
+
+def _lip_sync_quote(operation: str, product: Product, body: dict[str, Any],
+                    source: SourceVideo | None) -> PriceQuote:
+    """Per started 5 s: of the dubbed span for advanced lip-sync (each face's cropped audio),
+    of the source video for lip-sync; per call when that length is not known beforehand."""
+    if "face_choose" in body:
+        millis = sum(max(int(face.get("sound_end_time") or 0)
+                         - int(face.get("sound_start_time") or 0), 0)
+                     for face in body["face_choose"] if isinstance(face, dict))
+    elif source is not None and source.seconds:
+        millis = round(source.seconds * 1000)
+    else:
+        return PriceQuote(operation, (PriceKey(_UNMEASURED[operation]),))
+    return PriceQuote(operation, (PriceKey(product),),
+                      count=max(1, math.ceil(millis / LIP_SYNC_BLOCK_MS)))
 
 
 def _video_options(product: Product, body: dict[str, Any]) -> tuple[str, ...]:
@@ -294,6 +354,11 @@ def _parse(text: str) -> PriceKey:
     product = PRODUCTS.get(prefix)
     if product is None:
         raise _Unproducible(f"'{prefix}' is not a price key prefix")
+    if product.moded:
+        if len(parts) != 1 or parts[0] not in MODES:
+            raise _Unproducible(f"a mode ({' or '.join(MODES)}) and nothing else must follow "
+                                f"'{prefix}'")
+        return PriceKey(product, mode=parts[0])
     if not product.has_model:
         if parts:
             raise _Unproducible(f"'{prefix}' is a whole key, nothing follows it")
@@ -336,6 +401,8 @@ def _durations_text(product: Product) -> str:
 
 
 def _form(product: Product) -> str:
+    if product.moded:
+        return f"{product.prefix}_{{{'|'.join(MODES)}}}"
     if not product.has_model:
         return product.prefix
     form = f"{product.prefix}_{{model}}"
@@ -349,7 +416,8 @@ def key_forms() -> str:
     """What a price key looks like, for the operator who gave a wrong one."""
     forms = "; ".join(_form(product) for product in PRODUCTS.values())
     return (f"A price key is one of: {forms}. A video key with its seconds is the price of "
-            "one call, without them a price per second; an image key is a price per image")
+            "one call, without them a price per second; an image key is a price per image; "
+            "a lip-sync key is a price per started 5 s of video")
 
 
 @dataclass(frozen=True)

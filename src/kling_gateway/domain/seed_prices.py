@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from kling_gateway.domain.money import UNITS_PER_CNY
-from kling_gateway.domain.pricing import PRODUCTS, PriceKey
+from kling_gateway.domain.pricing import PRODUCTS, PriceKey, parse_price_key
 
 VIDEO_UNIT_PRICE = UNITS_PER_CNY  # ¥1.00
 IMAGE_UNIT_PRICE = UNITS_PER_CNY // 40  # ¥0.025
@@ -127,7 +127,8 @@ def _exact(amount: Decimal, what: object) -> int:
 
 def kling_list_prices() -> dict[str, int]:
     """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
-    return {**first_kling_list(), **more_families_list(), **motion_control_list()}
+    return {**first_kling_list(), **more_families_list(), **motion_control_list(),
+            **lip_sync_and_video_tools_list()}
 
 
 def first_kling_list() -> dict[str, int]:
@@ -160,6 +161,29 @@ def more_families_list() -> dict[str, int]:
 def motion_control_list() -> dict[str, int]:
     """Kling's list for motion control (migration 0014 seeds these)."""
     return _video_rates("kling-motion-control", KLING_MOTION_CONTROL_UNITS_PER_SECOND)
+
+
+KLING_LIP_SYNC_AND_VIDEO_TOOLS_CNY = {
+    "kling-video-extend_std": "2",  # per call, in the mode of the extended video
+    "kling-video-extend_pro": "3.5",
+    "kling-lip-sync": "0.5",  # per started 5 s of the source video
+    # A video given by URL: its length is known only once the task runs. Priced as 10 s (two
+    # started 5 s), the longest video the older lip-sync docs allowed.
+    "kling-lip-sync-url": "1",
+    "kling-video-to-audio": "0.25",  # per call
+    "kling-identify-face": "0.05",  # per call
+    # Kling publishes no price: provisionally lip-sync's, per started 5 s of dubbed audio
+    "kling-advanced-lip-sync": "0.5",
+}
+
+
+def lip_sync_and_video_tools_list() -> dict[str, int]:
+    """Kling's list for video extension, lip-sync, identify face, advanced lip-sync and video
+    to audio (migration 0012 seeds these). Each key is checked to be one a request produces."""
+    prices: dict[str, int] = {}
+    for key, cny in KLING_LIP_SYNC_AND_VIDEO_TOOLS_CNY.items():
+        prices[str(parse_price_key(key))] = _exact(Decimal(cny) * UNITS_PER_CNY, key)
+    return prices
 
 
 def default_prices() -> dict[str, int]:

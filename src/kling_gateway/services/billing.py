@@ -16,6 +16,7 @@ from kling_gateway.domain.pricing import (
     seconds_made,
     settled_amount,
 )
+from kling_gateway.services import source_videos
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import ledger
 from kling_gateway.storage import prices as price_store
@@ -38,7 +39,7 @@ class Bill:
 def bill_for(operation: str, body: dict[str, Any], caller: Caller) -> Bill:
     """The price of a validated request for this caller; 1103 when it may not be bought. The
     table is read at every call, so a price set by any process counts at once."""
-    quote = price_quote(operation, body)
+    quote = price_quote(operation, body, source_videos.source_of(caller, operation, body))
     if (caller.allowed_models is not None and quote.model_name is not None
             and quote.model_name not in caller.allowed_models):
         raise PermissionDenied(f"model {quote.model_name} is not allowed for this token")

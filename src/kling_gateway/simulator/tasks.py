@@ -26,9 +26,9 @@ from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, Reso
 from kling_gateway.domain.families import Result, TaskFamily
 from kling_gateway.domain.owned import Resource
 from kling_gateway.domain.task_object import task_object, watermark_choice
-from kling_gateway.simulator import controls
+from kling_gateway.simulator import controls, sources
+from kling_gateway.simulator.family_facts import units_of, video_seconds
 from kling_gateway.simulator.settings import SimulatorSettings
-from kling_gateway.simulator.units import units_of, video_seconds
 
 FINAL = ("succeed", "failed")
 PROCESSING_SHARE = 0.2
@@ -51,6 +51,8 @@ class SimTask:
     result: dict[str, Any] | None = None
     units: str | None = None
     slots: int = 1
+    parent: sources.Parent | None = None
+    """The video the task works on (``simulator.sources``)."""
 
     @property
     def external_task_id(self) -> str | None:
@@ -62,8 +64,14 @@ class SimTask:
                            created_at=self.created_ms, updated_at=self.updated_ms,
                            external_task_id=self.external_task_id, status_msg=self.status_msg,
                            result=self.result, watermark=watermark_choice(self.body),
-                           reported={"final_unit_deduction": self.units} if self.units else None,
-                           full=full)
+                           reported=self._reported(), full=full)
+
+    def _reported(self) -> dict[str, Any]:
+        reported: dict[str, Any] = {"final_unit_deduction": self.units} if self.units else {}
+        parent = sources.reported_parent(self)
+        if parent is not None:
+            reported["parent_video"] = parent
+        return reported
 
 
 @dataclass
@@ -98,7 +106,7 @@ class TaskStore:
     # ---- create / read ----------------------------------------------------------------
 
     def create(self, account: str, family: TaskFamily, body: dict[str, Any],
-               files_url: str) -> SimTask:
+               files_url: str, parent: sources.Parent | None = None) -> SimTask:
         with self._lock:
             self.tick()
             self._check_external_id_free(account, body.get("external_task_id"))
@@ -110,7 +118,8 @@ class TaskStore:
             task = SimTask(task_id=self._new_task_id(), account=account, family=family,
                            body=body, created_ms=now, updated_ms=now,
                            processing_ms=now + int(lifetime * PROCESSING_SHARE),
-                           finish_ms=now + lifetime, files_url=files_url, slots=slots)
+                           finish_ms=now + lifetime, files_url=files_url, slots=slots,
+                           parent=parent)
             self._add(task)
             self._announce(task)
             return task
@@ -159,6 +168,14 @@ class TaskStore:
                         return task, video
             return None
 
+    def find_audio(self, account: str, audio_id: str) -> dict | None:
+        """A finished audio of ``account`` by its id."""
+        with self._lock:
+            self.tick()
+            return next((audio for task in self._tasks.values() if task.account == account
+                         for audio in (task.result or {}).get("audios", [])
+                         if audio["id"] == audio_id), None)
+
     def slots_in_use(self, account: str) -> int:
         with self._lock:
             return sum(t.slots for t in self._tasks.values()
@@ -201,7 +218,7 @@ class TaskStore:
             self._move(task, "failed", now)
             return
         task.result = self._result(task)
-        task.units = units_of(task.family, task.body)
+        task.units = units_of(task.family, task.body, task.parent)
         self._move(task, "succeed", now)
 
     def _move(self, task: SimTask, status: str, now: int) -> None:
@@ -222,6 +239,8 @@ class TaskStore:
             return {"images": [_image(task, index, watermark) for index in range(task.slots)]}
         if task.family.result is Result.AUDIOS:
             return {"audios": [self._audio(task)]}
+        if task.parent is not None:
+            return sources.result_of(task, self._new_id)
         # Kling's video with sound has a sound track: the file's name asks the file route for one
         sound = task.family.has_sound(task.body)
         stem = f"{task.files_url}/videos/{task.task_id}{'-sound' if sound else ''}"

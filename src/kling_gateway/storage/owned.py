@@ -34,3 +34,12 @@ def forget(resource: Resource, object_id: str) -> None:
     """The object was deleted upstream."""
     OwnedObject.delete().where((OwnedObject.kind == resource.value)
                                & (OwnedObject.object_id == object_id)).execute()
+
+
+def task_that_made(resource: Resource, object_id: str, user_id: int) -> str | None:
+    """The id of the user's task that made the object; None for another user's object or one
+    a synchronous call made."""
+    found = OwnedObject.get_or_none((OwnedObject.kind == resource.value)
+                                    & (OwnedObject.object_id == object_id)
+                                    & (OwnedObject.user == user_id))
+    return None if found is None else found.task_id

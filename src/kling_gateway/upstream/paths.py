@@ -9,3 +9,7 @@ from kling_gateway.domain.families import SELECTIONS
 def selection_path(operation: str) -> str:
     """``init-selection`` → ``/v1/videos/multi-elements/init-selection``."""
     return f"{SELECTIONS.path}/{operation}"
+
+
+IDENTIFY_FACE_PATH = "/v1/videos/identify-face"
+"""Finds the faces of a video for advanced lip-sync: synchronous, no task."""

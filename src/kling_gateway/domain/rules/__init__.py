@@ -79,12 +79,7 @@ CALL_RULES: dict[str, tuple[Rule, ...]] = {
 (``domain.families``)."""
 
 UNSERVED_FAMILY_RULES: dict[str, tuple[Rule, ...]] = {
-    "video-extend": (),
-    "lip-sync": (lip_sync_input_video_id_xor_video_url, lip_sync_input_matches_mode),
-    "advanced-lip-sync": (face_choose_has_one_face, face_choose_audio_id_xor_sound_file,
-                          face_choose_crop_is_2_seconds),
     "avatar": (audio_id_xor_sound_file, images_rule("image")),
-    "video-to-audio": (video_id_xor_video_url,),
     "custom-voices": (voice_url_xor_video_id,),
     "custom-elements": (element_references_match_type, element_images_are_urls_or_raw_base64),
 }
