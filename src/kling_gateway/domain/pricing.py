@@ -9,6 +9,7 @@ price of and per what; only this module builds or reads that shape:
     kling-image_{model}[_2k][_i2i]                   per image
     kling-multi-image2image_{model}                  per image
     kling-init-selection, kling-add-selection, …     per call
+    kling-tts, kling-image-recognize, kling-custom-voice, kling-custom-element   per call
 
 ``audio`` is ``sound`` (``sound`` on) or ``voice`` (``sound`` on with a ``voice_list``, which
 Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a reference ``image``.
@@ -44,6 +45,8 @@ SELECTION_OPERATIONS = ("init-selection", "add-selection", "delete-selection",
                         "clear-selection", "preview-selection")
 CHARGED_SELECTIONS = ("init-selection", "add-selection")
 """The other selection operations are free unless the table has a price for them."""
+CHARGED_CALLS = ("tts", "image-recognize")
+"""Synchronous calls that are not tasks, each sold at one price per call."""
 
 
 # ---- What a key sells -----------------------------------------------------------------------
@@ -84,9 +87,13 @@ PRODUCTS = {product.prefix: product for product in (
     Product("kling-text-to-audio", Per.CALL, has_model=False),
     *(Product(f"kling-{operation}", Per.CALL, has_model=False)
       for operation in SELECTION_OPERATIONS),
+    Product("kling-custom-voice", Per.CALL, has_model=False),
+    Product("kling-custom-element", Per.CALL, has_model=False),
+    *(Product(f"kling-{operation}", Per.CALL, has_model=False) for operation in CHARGED_CALLS),
 )}
 _PRODUCT_OF = {**{family.name: PRODUCTS[family.pricing.product] for family in FAMILIES},
-               **{operation: PRODUCTS[f"kling-{operation}"] for operation in SELECTION_OPERATIONS}}
+               **{operation: PRODUCTS[f"kling-{operation}"]
+                  for operation in (*SELECTION_OPERATIONS, *CHARGED_CALLS)}}
 """The product each task family and each priced call (a selection operation) is sold as."""
 
 
@@ -159,9 +166,10 @@ def price_quote(operation: str, body: dict[str, Any]) -> PriceQuote:
     product = _PRODUCT_OF.get(operation)
     if product is None:
         raise ValueError(f"no price key for operation {operation!r}")
-    if operation in SELECTION_OPERATIONS:
+    if operation in SELECTION_OPERATIONS or operation in CHARGED_CALLS:
         return PriceQuote(operation, (PriceKey(product),),
-                          free_without_price=operation not in CHARGED_SELECTIONS)
+                          free_without_price=operation in SELECTION_OPERATIONS
+                          and operation not in CHARGED_SELECTIONS)
     pricing = families.named(operation).pricing
     if not product.has_model:
         return _flat_quote(operation, product, body)

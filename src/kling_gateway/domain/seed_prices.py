@@ -63,6 +63,13 @@ KLING_PER_CALL_CNY = {
     "kling-image-expand": "0.2",  # per image (8 image units)
     "kling-text-to-audio": "0.25",  # per call
 }
+KLING_ACCOUNT_RESOURCE_CNY = {
+    "kling-tts": "0.05",  # per call
+    "kling-custom-voice": "0.05",  # per voice made
+    # Kling publishes no price for making an element: sold as a custom voice is, until known
+    "kling-custom-element": "0.05",
+    "kling-image-recognize": "0.1",  # per call
+}
 KLING_TRY_ON_CNY = {"kolors-virtual-try-on-v1": "0.5", "kolors-virtual-try-on-v1-5": "0.5"}
 """Virtual try-on has its own pack, at ¥0.50 an image."""
 
@@ -122,7 +129,7 @@ def _exact(amount: Decimal, what: object) -> int:
 
 def kling_list_prices() -> dict[str, int]:
     """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
-    return {**first_kling_list(), **more_families_list()}
+    return {**first_kling_list(), **more_families_list(), **account_resources_list()}
 
 
 def first_kling_list() -> dict[str, int]:
@@ -150,6 +157,13 @@ def more_families_list() -> dict[str, int]:
         key = PriceKey(PRODUCTS["kling-virtual-try-on"], model)
         prices[str(key)] = _exact(Decimal(cny) * UNITS_PER_CNY, key)
     return prices
+
+
+def account_resources_list() -> dict[str, int]:
+    """Kling's list for TTS, custom voices and elements, and image recognition (migration 0013
+    seeds these)."""
+    return {prefix: _exact(Decimal(cny) * UNITS_PER_CNY, prefix)
+            for prefix, cny in KLING_ACCOUNT_RESOURCE_CNY.items()}
 
 
 def default_prices() -> dict[str, int]:

@@ -36,7 +36,7 @@ PER_IMAGE: dict[str, dict[str, int]] = {
     "image-expand": {None: 8},
 }
 """Image families by name: units per image."""
-PER_CALL = {"text-to-audio": "0.25"}
+PER_CALL = {"text-to-audio": "0.25", "custom-voices": "0.05", "custom-elements": "0.05"}
 """Sound families by name: units per call."""
 
 

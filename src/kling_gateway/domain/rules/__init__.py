@@ -86,8 +86,6 @@ UNSERVED_FAMILY_RULES: dict[str, tuple[Rule, ...]] = {
     "motion-control": (images_rule("image_url"),),
     "avatar": (audio_id_xor_sound_file, images_rule("image")),
     "video-to-audio": (video_id_xor_video_url,),
-    "custom-voices": (voice_url_xor_video_id,),
-    "custom-elements": (element_references_match_type, element_images_are_urls_or_raw_base64),
 }
 """The rules of the families the contract describes (``openapi/drafts``) but the gateway does
 not serve yet: each moves into its family's entry when the family is served."""

@@ -10,6 +10,7 @@ from flask import request
 from kling_gateway.domain import official_types
 from kling_gateway.domain.families import TaskFamily, Verb
 from kling_gateway.domain.owned import Resource
+from kling_gateway.simulator import owned
 from kling_gateway.simulator.app import Simulator, current_simulator
 from kling_gateway.web.envelope import ok
 
@@ -50,7 +51,7 @@ def _check_session(simulator: Simulator, account: str, session_id: str,
     simulator.selections.check_edit(account, session_id, str(body.get("duration") or "5"))
 
 
-_OWNED_CHECKS = {Resource.SELECTION_SESSION: _check_session}
+_OWNED_CHECKS = {Resource.SELECTION_SESSION: _check_session, **owned.CHECKS}
 """How the account's ownership of each kind of object a body names is checked."""
 
 
