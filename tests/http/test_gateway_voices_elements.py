@@ -12,6 +12,7 @@ from typing import Any
 import requests
 
 from kling_gateway.domain.owned import Resource
+from kling_gateway.services.presets import PresetCache
 from kling_gateway.storage import owned as owned_store
 from kling_gateway.storage.models import User
 from tests.support.bodies import IMAGE_URL
@@ -243,3 +244,19 @@ def test_only_the_owner_deletes_a_custom_voice_or_element_and_it_is_gone(gateway
     _refused(ada.key.post(T2V, _with_voice(voice)), "voice_list[0].voice_id")
     _refused(ada.key.post("/v1/general/delete-voices", {"voice_id": voice}), "voice_id")
     assert gateway.charges()[-1].price_key == "kling-custom-element"  # deleting is free
+
+
+def test_the_preset_cache_reads_upstream_again_after_its_ttl(gateway):
+    upstream = gateway.add_upstream("sim")
+    now = [0.0]
+    cache = PresetCache(ttl_seconds=600, clock=lambda: now[0])
+    upstreams = gateway.context.upstreams
+    first = cache.page(upstreams, Resource.VOICE, 1, 2)
+    assert cache.is_preset(upstreams, Resource.VOICE, PRESET_VOICE)
+    assert not cache.is_preset(upstreams, Resource.VOICE, "no-such-voice")
+    now[0] = 599.0
+    assert cache.page(upstreams, Resource.VOICE, 1, 2) == first
+    assert upstream.simulator.presets.reads[Resource.VOICE] == 1
+    now[0] = 601.0
+    assert cache.page(upstreams, Resource.VOICE, 1, 2) == first
+    assert upstream.simulator.presets.reads[Resource.VOICE] == 2
