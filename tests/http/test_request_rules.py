@@ -146,8 +146,8 @@ RULES = [
          {"multi_shot": True, "shot_type": "customize", "duration": "5",
           "multi_prompt": [{"index": 1, "prompt": "a", "duration": "2"}]}, "add up to"),
     Rule("voice_list needs sound on", I2V,
-         i2v(image=IMAGE_URL, sound="on", voice_list=[{"voice_id": "v1"}]),
-         i2v(image=IMAGE_URL, voice_list=[{"voice_id": "v1"}]), "'sound'"),
+         i2v(image=IMAGE_URL, sound="on", voice_list=[{"voice_id": "voice-1"}]),
+         i2v(image=IMAGE_URL, voice_list=[{"voice_id": "voice-1"}]), "'sound'"),
     # Open model names: any well-formed name, so a model released later works (issue 15).
     Rule("model_name is any well-formed name", T2V,
          {"prompt": "x", "model_name": "kling-v9.5-turbo"},

@@ -233,8 +233,9 @@ def test_kling_list_prices_follow_the_conversion_table():
 
 def test_the_brief_wins_over_kling_where_both_price_a_key():
     table = default_prices()
-    # the first six families, six served next, motion control, lip-sync and the video tools
-    assert len(table) == 78 + 18 + 4 + 7
+    # the first six families, six served next, motion control, lip-sync and the video tools,
+    # then TTS, custom voices and elements, image recognition
+    assert len(table) == 78 + 18 + 4 + 7 + 4
     assert table["kling-image_kling-v1"] == 5 * CNY  # the brief's, not Kling's ¥0.03
     assert table["kling-multi-image2image_kling-v2"] == 30 * CNY
 
@@ -275,7 +276,8 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
         produced.update(str(k) for k in price_quote("kolors-virtual-try-on",
                                                     {"model_name": model}).keys)
     for family, body in (("effects", {"input": {"duration": "5"}}), ("image-expand", {}),
-                         ("text-to-audio", {"duration": 5})):
+                         ("text-to-audio", {"duration": 5}), ("custom-voices", {}),
+                         ("custom-elements", {}), ("tts", {}), ("image-recognize", {})):
         produced.update(str(key) for key in price_quote(family, body).keys)
     for model, mode, orientation in itertools.product(
             families.named("motion-control").pricing.models, ("std", "pro"), ("image", "video")):

@@ -32,6 +32,8 @@ class Result(StrEnum):
     LIP_SYNCED_VIDEOS = "lip-synced videos"
     """Videos that always carry a sound track: the speech they were synced to."""
     VIDEOS_AND_AUDIOS = "videos with their new sound, and the sound alone"
+    VOICES = "voices"
+    ELEMENTS = "elements"
 
 
 class Verb(StrEnum):
@@ -111,12 +113,14 @@ def operations(tag: str, noun: str, *, plural: str | None = None) -> dict[Verb, 
 _VIDEO_MODELS = ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
                  "kling-v2-5-turbo", "kling-v2-6", "kling-v3")
 _MULTI_SHOT = (rules.multi_shot_is_complete, rules.camera_config_matches_type)
+_VOICES = Reference(("voice_list", EACH, "voice_id"), Resource.VOICE)
+_ELEMENTS = Reference(("element_list", EACH, "element_id"), Resource.ELEMENT)
 
 FAMILIES: tuple[TaskFamily, ...] = (
     TaskFamily(
         "text2video", "/v1/videos/text2video", operations("videos", "text2video"),
         Pricing("kling-video", "kling-v1", _VIDEO_MODELS), Result.VIDEOS,
-        rules=(rules.prompt_unless_custom_shots, *_MULTI_SHOT)),
+        rules=(rules.prompt_unless_custom_shots, *_MULTI_SHOT), references=(_VOICES,)),
     TaskFamily(
         "image2video", "/v1/videos/image2video", operations("videos", "image2video"),
         Pricing("kling-video", "kling-v1", ("kling-v1", "kling-v1-5", "kling-v1-6",
@@ -128,7 +132,8 @@ FAMILIES: tuple[TaskFamily, ...] = (
                rules.camera_config_matches_type, rules.multi_shot_is_complete,
                rules.voices_need_sound_and_exclude_elements,
                rules.images_rule("image", "image_tail", "static_mask",
-                                 lists=(("dynamic_masks", "mask"),)))),
+                                 lists=(("dynamic_masks", "mask"),))),
+        references=(_VOICES, _ELEMENTS)),
     TaskFamily(
         "multi-image2video", "/v1/videos/multi-image2video",
         operations("videos", "multi_image2video"),
@@ -142,7 +147,8 @@ FAMILIES: tuple[TaskFamily, ...] = (
                                             "kling-v2-1", "kling-v3")),
         Result.IMAGES,
         rules=(rules.image_reference_needs_image, rules.negative_prompt_excludes_image,
-               rules.images_rule("image"))),
+               rules.images_rule("image")),
+        references=(_ELEMENTS,)),
     TaskFamily(
         "multi-image2image", "/v1/images/multi-image2image",
         operations("images", "multi_image2image"),
@@ -170,7 +176,8 @@ FAMILIES: tuple[TaskFamily, ...] = (
         rules=(rules.prompt_unless_custom_shots, rules.multi_shot_is_complete,
                rules.omni_video_reference_counts, rules.omni_video_frames,
                rules.omni_video_sound_off_with_video, rules.omni_video_duration_fits_model,
-               rules.images_rule(lists=(("image_list", "image_url"),)))),
+               rules.images_rule(lists=(("image_list", "image_url"),))),
+        references=(_ELEMENTS,)),
     TaskFamily(
         "kolors-virtual-try-on", "/v1/images/kolors-virtual-try-on",
         operations("images", "virtual_try_on"),
@@ -186,7 +193,8 @@ FAMILIES: tuple[TaskFamily, ...] = (
         Pricing("kling-omni-image", "kling-image-o1", ("kling-image-o1", "kling-v3-omni")),
         Result.IMAGES,
         rules=(rules.omni_image_reference_count,
-               rules.images_rule(lists=(("image_list", "image"),)))),
+               rules.images_rule(lists=(("image_list", "image"),))),
+        references=(_ELEMENTS,)),
     TaskFamily(
         "text-to-audio", "/v1/audio/text-to-audio", operations("audio", "text_to_audio"),
         Pricing("kling-text-to-audio"), Result.AUDIOS,
@@ -222,6 +230,18 @@ FAMILIES: tuple[TaskFamily, ...] = (
                rules.face_choose_crop_is_2_seconds),
         references=(Reference(("session_id",), Resource.FACE_SESSION),
                     Reference(("face_choose", EACH, "audio_id"), Resource.AUDIO))),
+    TaskFamily(
+        "custom-voices", "/v1/general/custom-voices",
+        operations("voices", "custom_voice", plural="custom_voices"),
+        Pricing("kling-custom-voice"), Result.VOICES,
+        rules=(rules.voice_url_xor_video_id,),
+        references=(Reference(("video_id",), Resource.VIDEO),)),
+    TaskFamily(
+        "custom-elements", "/v1/general/advanced-custom-elements",
+        operations("elements", "element", plural="elements"),
+        Pricing("kling-custom-element"), Result.ELEMENTS,
+        rules=(rules.element_references_match_type, rules.element_images_are_urls_or_raw_base64),
+        references=(Reference(("element_voice_id",), Resource.VOICE),)),
 )
 
 _BY_NAME = {family.name: family for family in FAMILIES}

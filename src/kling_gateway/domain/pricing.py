@@ -12,6 +12,7 @@ price of and per what; only this module builds or reads that shape:
     kling-video-extend_{mode}                        per call, by the mode of the extended video
     kling-lip-sync, kling-advanced-lip-sync          per started 5 s of (lip-synced) video
     kling-lip-sync-url, kling-video-to-audio, kling-identify-face   per call
+    kling-tts, kling-image-recognize, kling-custom-voice, kling-custom-element   per call
 
 ``audio`` is ``sound`` (``sound`` on) or ``voice`` (``sound`` on with a ``voice_list``, which
 Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a reference ``image``.
@@ -51,8 +52,8 @@ SELECTION_OPERATIONS = ("init-selection", "add-selection", "delete-selection",
                         "clear-selection", "preview-selection")
 CHARGED_SELECTIONS = ("init-selection", "add-selection")
 """The other selection operations are free unless the table has a price for them."""
-PRICED_CALLS = ("identify-face",)
-"""Synchronous calls priced per call (``kling-{operation}``)."""
+PRICED_CALLS = ("identify-face", "tts", "image-recognize")
+"""Synchronous calls that are not tasks, each sold at one price per call (``kling-{operation}``)."""
 LIP_SYNC_BLOCK_MS = 5000
 """Kling bills lip-sync per started 5 s of video."""
 
@@ -105,6 +106,8 @@ PRODUCTS = {product.prefix: product for product in (
     Product("kling-lip-sync-url", Per.CALL, has_model=False),
     Product("kling-video-to-audio", Per.CALL, has_model=False),
     Product("kling-advanced-lip-sync", Per.STARTED_5S, has_model=False),
+    Product("kling-custom-voice", Per.CALL, has_model=False),
+    Product("kling-custom-element", Per.CALL, has_model=False),
     *(Product(f"kling-{operation}", Per.CALL, has_model=False) for operation in PRICED_CALLS),
 )}
 _PRODUCT_OF = {**{family.name: PRODUCTS[family.pricing.product] for family in FAMILIES},

@@ -68,6 +68,13 @@ KLING_MOTION_CONTROL_UNITS_PER_SECOND: dict[str, dict[tuple[str, str | None], st
     "kling-v2-6": {("std", None): "0.5", ("pro", None): "0.8"},
     "kling-v3": {("std", None): "0.9", ("pro", None): "1.2"},
 }
+KLING_ACCOUNT_RESOURCE_CNY = {
+    "kling-tts": "0.05",  # per call
+    "kling-custom-voice": "0.05",  # per voice made
+    # Kling publishes no price for making an element: sold as a custom voice is, until known
+    "kling-custom-element": "0.05",
+    "kling-image-recognize": "0.1",  # per call
+}
 KLING_TRY_ON_CNY = {"kolors-virtual-try-on-v1": "0.5", "kolors-virtual-try-on-v1-5": "0.5"}
 """Virtual try-on has its own pack, at ¥0.50 an image."""
 
@@ -128,7 +135,7 @@ def _exact(amount: Decimal, what: object) -> int:
 def kling_list_prices() -> dict[str, int]:
     """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
     return {**first_kling_list(), **more_families_list(), **motion_control_list(),
-            **lip_sync_and_video_tools_list()}
+            **lip_sync_and_video_tools_list(), **account_resources_list()}
 
 
 def first_kling_list() -> dict[str, int]:
@@ -184,6 +191,13 @@ def lip_sync_and_video_tools_list() -> dict[str, int]:
     for key, cny in KLING_LIP_SYNC_AND_VIDEO_TOOLS_CNY.items():
         prices[str(parse_price_key(key))] = _exact(Decimal(cny) * UNITS_PER_CNY, key)
     return prices
+
+
+def account_resources_list() -> dict[str, int]:
+    """Kling's list for TTS, custom voices and elements, and image recognition (migration 0013
+    seeds these)."""
+    return {prefix: _exact(Decimal(cny) * UNITS_PER_CNY, prefix)
+            for prefix, cny in KLING_ACCOUNT_RESOURCE_CNY.items()}
 
 
 def default_prices() -> dict[str, int]:

@@ -8,6 +8,7 @@ decide the channel the request goes to, full or not, since no other account hold
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ServiceUnavailable
@@ -17,16 +18,27 @@ from kling_gateway.services.auth import Caller
 from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import owned as owned_store
 from kling_gateway.storage.records import ChannelRecord
+from kling_gateway.upstream import failover
+from kling_gateway.upstream.channels import Upstreams
 
 Named = Iterable[tuple[str, Resource, str]]
 """(field as the client names it, kind, id) of each object a body names."""
+IsPreset = Callable[[Resource, str], bool]
+"""Whether an id is one of Kling's presets of a kind that has them (``services.presets``)."""
 
 
-def holding_channel(caller: Caller, named: Named) -> ChannelRecord | None:
+def holding_channel(caller: Caller, named: Named, is_preset: IsPreset | None = None
+                    ) -> ChannelRecord | None:
     """The channel holding every object the body names (None when it names none); 1201
-    naming the field for an object that is not the caller's."""
+    naming the field for an object that is not the caller's. A preset voice or element (asked
+    of ``is_preset`` for an id no user made) is everyone's and pins nothing; without
+    ``is_preset`` only the caller's own objects pass."""
     holders: dict[int, str] = {}
     for field_name, resource, object_id in named:
+        if (resource.has_presets and is_preset is not None
+                and owned_store.find(resource, object_id) is None
+                and is_preset(resource, object_id)):
+            continue
         channel_id = _HOLDER_OF.get(resource, _owned_object)(caller, field_name, resource,
                                                              object_id)
         if channel_id is not None:
@@ -68,3 +80,14 @@ def remember(caller: Caller, channel: ChannelRecord, made: Iterable[tuple[Resour
              ) -> None:
     """What a synchronous call made for the caller, on ``channel``."""
     owned_store.remember(made, user_id=caller.user_id, channel_id=channel.id, now=now_ms())
+
+
+def delete_own(upstreams: Upstreams, caller: Caller, field_name: str, resource: Resource,
+               object_id: str, path: str, body: dict[str, Any]) -> Any:
+    """Delete the caller's own object on the channel holding it (free of charge), and forget
+    it; another user's, a preset or an unknown id is 1201 and never sent upstream."""
+    holder = holding_channel(caller, [(field_name, resource, object_id)])
+    assert holder is not None  # an own object always has its channel, or 5001 was raised
+    answer = failover.send_once(upstreams, [holder], path, body)[1]
+    owned_store.forget(resource, object_id)
+    return answer

@@ -52,7 +52,9 @@ def submit(context: GatewayContext, caller: Caller, family: TaskFamily,
     bill = billing.bill_for(family.name, body, caller)
     # Stored and sent as charged: Kling runs what was billed even if its defaults change.
     body = pricing.priced_body(body, bill.quote)
-    holder = owned_objects.holding_channel(caller, family.objects_named(body))
+    holder = owned_objects.holding_channel(
+        caller, family.objects_named(body),
+        lambda resource, object_id: context.presets.is_preset(upstreams, resource, object_id))
     # A task naming the caller's objects runs on the account holding them, full or not.
     channels = [holder] if holder else upstreams.candidates(bill.quote.model_name)
     task_id = new_task_id()

@@ -22,6 +22,7 @@ from kling_gateway.domain.families import TaskFamily
 from kling_gateway.simulator import controls, media
 from kling_gateway.simulator.callbacks import CallbackOutbox
 from kling_gateway.simulator.faces import FaceStore
+from kling_gateway.simulator.presets import PresetLists
 from kling_gateway.simulator.selections import SelectionStore
 from kling_gateway.simulator.settings import SimulatorSettings
 from kling_gateway.simulator.tasks import TaskStore
@@ -46,6 +47,7 @@ class Simulator:
         self._random = random.Random(settings.seed)
         self.outbox = CallbackOutbox()
         self.tasks = TaskStore(settings, clock, on_change=self.outbox.put)
+        self.presets = PresetLists()
         self.selections = SelectionStore(self.tasks, clock, settings.session_hours * 3600,
                                          seed=settings.seed)
         self.faces = FaceStore(self.tasks, clock, settings.session_hours * 3600,

@@ -18,15 +18,16 @@ import itertools
 import random
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from kling_gateway.domain.errors import ConcurrencyLimit, InvalidParameter, ResourceNotFound
 from kling_gateway.domain.families import Result, TaskFamily
-from kling_gateway.domain.owned import Resource
+from kling_gateway.domain.owned import RESULT_OBJECTS, Resource
 from kling_gateway.domain.task_object import task_object, watermark_choice
-from kling_gateway.simulator import controls, sources
+from kling_gateway.simulator import controls, presets, sources
 from kling_gateway.simulator.family_facts import units_of, video_seconds
 from kling_gateway.simulator.settings import SimulatorSettings
 
@@ -96,6 +97,9 @@ class TaskStore:
     _by_external_id: dict[tuple[str, str], SimTask] = field(default_factory=dict)
     _slots_held: dict[str, int] = field(default_factory=dict)
     """Slots held by each account's unfinished tasks (see _has_room)."""
+    _made: dict[tuple[str, Resource, str], dict[str, Any]] = field(default_factory=dict)
+    """What each account's tasks and calls made (videos, audio, voices, elements), by kind and
+    id, until deleted."""
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.settings.seed)
@@ -168,13 +172,30 @@ class TaskStore:
                         return task, video
             return None
 
-    def find_audio(self, account: str, audio_id: str) -> dict | None:
-        """A finished audio of ``account`` by its id."""
+    def made(self, account: str, resource: Resource, object_id: str) -> dict[str, Any] | None:
+        """The object ``account`` made, as its result shows it; None for another's or none."""
         with self._lock:
             self.tick()
-            return next((audio for task in self._tasks.values() if task.account == account
-                         for audio in (task.result or {}).get("audios", [])
-                         if audio["id"] == audio_id), None)
+            return self._made.get((account, resource, object_id))
+
+    def remember(self, account: str, resource: Resource, item: dict[str, Any],
+                 id_field: str = "id") -> None:
+        """What a synchronous call made (a TTS audio)."""
+        with self._lock:
+            self._made[(account, resource, str(item[id_field]))] = item
+
+    def delete(self, account: str, resource: Resource, object_id: str) -> bool:
+        """Delete the account's own object: its result then shows it deleted."""
+        with self._lock:
+            item = self._made.pop((account, resource, object_id), None)
+            if item is not None and "status" in item:
+                item["status"] = "deleted"
+            return item is not None
+
+    def new_id(self) -> str:
+        """A fresh Kling-like numeric id, for what a synchronous call answers."""
+        with self._lock:
+            return self._new_task_id()
 
     def slots_in_use(self, account: str) -> int:
         with self._lock:
@@ -219,6 +240,9 @@ class TaskStore:
             return
         task.result = self._result(task)
         task.units = units_of(task.family, task.body, task.parent)
+        for list_name, id_field, resource in RESULT_OBJECTS:
+            for item in task.result.get(list_name, []):
+                self._made[(task.account, resource, str(item[id_field]))] = item
         self._move(task, "succeed", now)
 
     def _move(self, task: SimTask, status: str, now: int) -> None:
@@ -241,6 +265,13 @@ class TaskStore:
             return {"audios": [self._audio(task)]}
         if task.parent is not None:
             return sources.result_of(task, self._new_id)
+        if task.family.result is Result.VOICES:
+            voice_id = str(self._random.randrange(10**17, 10**18))
+            return {"voices": [presets.voice_info(task.files_url, voice_id,
+                                                  task.body["voice_name"],
+                                                  owner_id(task.account))]}
+        if task.family.result is Result.ELEMENTS:
+            return {"elements": [self._element(task)]}
         # Kling's video with sound has a sound track: the file's name asks the file route for one
         sound = task.family.has_sound(task.body)
         stem = f"{task.files_url}/videos/{task.task_id}{'-sound' if sound else ''}"
@@ -262,6 +293,23 @@ class TaskStore:
         return {"id": self._new_id(), "url_mp3": f"{stem}.mp3", "url_wav": f"{stem}.wav",
                 "duration_mp3": length, "duration_wav": length}
 
+    def _element(self, task: SimTask) -> dict[str, Any]:
+        """The element as made: what the body described, with the voice it binds."""
+        body = task.body
+        element: dict[str, Any] = {
+            "element_id": self._random.randrange(10**17, 10**18),
+            **{name: body[name] for name in ("element_name", "element_description",
+                                             "reference_type", "element_image_list",
+                                             "element_video_list", "tag_list") if name in body},
+            "owned_by": owner_id(task.account), "status": "succeed"}
+        voice_id = body.get("element_voice_id")
+        if voice_id:
+            voice = (self._made.get((task.account, Resource.VOICE, voice_id))
+                     or presets.preset_voice(task.files_url, voice_id))
+            if voice is not None:
+                element["element_voice_info"] = dict(voice)
+        return element
+
     # ---- helpers ----------------------------------------------------------------------
 
     def _new_id(self) -> str:
@@ -278,6 +326,11 @@ class TaskStore:
             task_id = str(self._random.randrange(10**17, 10**18))
             if task_id not in self._tasks:
                 return task_id
+
+
+def owner_id(account: str) -> str:
+    """The creator id Kling shows in ``owned_by``: a number per account, not its key."""
+    return str(zlib.crc32(account.encode()))
 
 
 def _list_key(task: SimTask) -> tuple[int, str]:

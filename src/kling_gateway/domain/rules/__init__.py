@@ -80,8 +80,6 @@ CALL_RULES: dict[str, tuple[Rule, ...]] = {
 
 UNSERVED_FAMILY_RULES: dict[str, tuple[Rule, ...]] = {
     "avatar": (audio_id_xor_sound_file, images_rule("image")),
-    "custom-voices": (voice_url_xor_video_id,),
-    "custom-elements": (element_references_match_type, element_images_are_urls_or_raw_base64),
 }
 """The rules of the families the contract describes (``openapi/drafts``) but the gateway does
 not serve yet: each moves into its family's entry when the family is served."""
