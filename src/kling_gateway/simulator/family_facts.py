@@ -53,8 +53,9 @@ PER_IMAGE: dict[str, dict[str, int]] = {
     "image-expand": {None: 8},
 }
 """Image families by name: units per image."""
-PER_CALL = {"text-to-audio": "0.25", "video-to-audio": "0.25"}
-"""Sound families by name: units per call."""
+PER_CALL = {"text-to-audio": "0.25", "video-to-audio": "0.25", "custom-voices": "0.05",
+            "custom-elements": "0.05"}
+"""Families billed per call, by name: units per call."""
 BY_SOURCE_MODE = {"video-extend": ("2", "3.5")}
 """Families billed per call by the mode of their source video: units in (std, pro)."""
 PER_STARTED_5S = {"lip-sync": "0.5", "advanced-lip-sync": "0.5"}
