@@ -58,6 +58,11 @@ CASES = {
                            {"image_url": IMAGE_URL, "video_url": VIDEO_URL, "mode": "std",
                             "character_orientation": "image"},
                            "kling-motion-control_kling-v2-6_std", "5.00", "sounded videos"),
+    # Charged for the longest audio it may speak (300 s), settled (test_gateway_avatar.py).
+    "avatar": Case("/v1/videos/avatar/image2video",
+                   {"image": IMAGE_URL, "sound_file": "https://example.com/audio/hello.mp3",
+                    "prompt": "a warm greeting", "mode": "std"},
+                   "kling-avatar_std", "120.00", "sounded videos"),
     "text-to-audio": Case("/v1/audio/text-to-audio",
                           {"prompt": "rain on a tin roof", "duration": 5.5},
                           "kling-text-to-audio", "0.25", "audios"),

@@ -156,6 +156,16 @@ def test_lip_sync_and_video_tool_prices_are_added_without_touching_one_already_s
     assert (table["kling-identify-face"], table["kling-video-to-audio"]) == (500, 2_500)
 
 
+def test_avatar_prices_are_added_without_touching_one_already_set(database_url):
+    db = open_database(database_url)
+    migrate_up_to(db, "0014")
+    Price.insert(key="kling-avatar_pro", amount=99, updated_at=0).execute()
+    assert "0015" in ",".join(migrate())
+    table = {price.key: price.amount for price in Price.select()}
+    assert table["kling-avatar_pro"] == 99  # an operator's price stays
+    assert table["kling-avatar_std"] == 4_000  # ¥0.40 a second
+
+
 def test_the_videos_tasks_made_keep_their_owner_and_channel(database_url):
     db = open_database(database_url)
     migrate_up_to(db, "0011")

@@ -234,8 +234,8 @@ def test_kling_list_prices_follow_the_conversion_table():
 def test_the_brief_wins_over_kling_where_both_price_a_key():
     table = default_prices()
     # the first six families, six served next, motion control, lip-sync and the video tools,
-    # then TTS, custom voices and elements, image recognition
-    assert len(table) == 78 + 18 + 4 + 7 + 4
+    # then TTS, custom voices and elements, image recognition, then avatar
+    assert len(table) == 78 + 18 + 4 + 7 + 4 + 2
     assert table["kling-image_kling-v1"] == 5 * CNY  # the brief's, not Kling's ¥0.03
     assert table["kling-multi-image2image_kling-v2"] == 30 * CNY
 
@@ -287,6 +287,8 @@ def test_every_seeded_key_reads_back_and_is_produced_by_a_documented_request():
     for mode in ("std", "pro"):
         produced.update(str(key) for key in price_quote(
             "video-extend", {"video_id": "v"}, SourceVideo(mode=mode)).keys)
+        produced.update(str(key) for key in price_quote(
+            "avatar", {"image": "u", "sound_file": "https://x/a.mp3", "mode": mode}).keys)
     for family, body, source in (
             ("lip-sync", {"input": {"video_id": "v"}}, SourceVideo(seconds=5.0)),
             ("lip-sync", {"input": {"video_url": "https://x/v.mp4"}}, None),
@@ -329,6 +331,22 @@ def test_video_extend_is_priced_per_call_in_the_mode_of_its_source():
         "kling-video-extend_std", "std", ())  # the body gets no mode: Kling has none here
     assert describe_price_key("kling-video-extend_pro").per is Per.CALL
     for wrong in ("kling-video-extend", "kling-video-extend_fast", "kling-video-extend_std_5"):
+        with pytest.raises(InvalidParameter, match="a mode"):
+            parse_price_key(wrong)
+
+
+def test_an_avatar_is_priced_per_second_in_its_mode_for_the_longest_audio():
+    quote = price_quote("avatar", {"image": "u", "audio_id": "a"})
+    (key,) = quote.keys
+    assert (str(key), key.per, quote.mode, quote.duration) == (
+        "kling-avatar_std", Per.SECOND, "std", "300")
+    assert quote.quantity(key) == 300
+    assert dict(quote.priced_fields) == {"mode": "std"}  # sent to Kling as charged
+    pro = price_quote("avatar", {"image": "u", "sound_file": "https://x/a.mp3", "mode": "pro"})
+    assert str(pro.keys[0]) == "kling-avatar_pro"
+    assert describe_price_key("kling-avatar_pro").families == ("avatar",)
+    assert describe_price_key("kling-avatar_pro").per is Per.SECOND
+    for wrong in ("kling-avatar", "kling-avatar_fast", "kling-avatar_std_5"):
         with pytest.raises(InvalidParameter, match="a mode"):
             parse_price_key(wrong)
 

@@ -1,23 +1,13 @@
-"""The contract of the endpoint groups added to kling.yaml one by one, and of those not served
-yet (openapi/drafts/kling-more.yaml):
-valid on its own and together with kling.yaml, examples that match their schemas, the paging
-and id parameters, and operationIds that name the handler module and function to write."""
+"""The contract of the endpoint groups added to kling.yaml one by one (drafted apart until all
+were served): examples that match their schemas, the paging and id parameters, and
+operationIds that name the handler module and function."""
 
 from __future__ import annotations
 
-import json
-import re
-from pathlib import Path
-
-import pytest
-import yaml
 from openapi_schema_validator import OAS30Validator
-from openapi_spec_validator import validate
 
-from kling_gateway.web.spec import bundle, load_spec, operations, spec_dir
+from kling_gateway.web.spec import load_spec, operations
 
-KLING = Path(spec_dir()) / "kling.yaml"
-DRAFT = Path(spec_dir()) / "drafts" / "kling-more.yaml"
 OPERATIONS = {
     ("POST", "/v1/videos/video-extend"): "videos.create_video_extend",
     ("GET", "/v1/videos/video-extend"): "videos.list_video_extend",
@@ -73,65 +63,20 @@ PARAMETERS = "#/components/parameters/"
 VOICE_LISTS = {"/v1/general/custom-voices", "/v1/general/presets-voices"}
 
 
-def _draft() -> dict:
-    return bundle(DRAFT)[0]
-
-
-def _raw(path: Path) -> dict:
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
-
-
-def _moved_paths() -> dict:
-    """The draft's path items as they are to appear in kling.yaml."""
-    return {path: {"$ref": item["$ref"].removeprefix("../")}
-            for path, item in _raw(DRAFT)["paths"].items()}
-
-
-def _merged() -> dict:
-    """kling.yaml with the draft's paths and tags moved in, bundled: what the integrator gets."""
-    root, draft = _raw(KLING), _raw(DRAFT)
-    known = {tag["name"] for tag in root["tags"]}
-    root["tags"] += [tag for tag in draft["tags"] if tag["name"] not in known]
-    root["paths"].update(_moved_paths())
-    return bundle(KLING, root)[0]
-
-
-def test_draft_is_valid_openapi_with_internal_refs_only():
-    spec = _draft()
-    validate(spec)
-    refs = re.findall(r'"\$ref": "([^"]*)"', json.dumps(spec))
-    assert refs and all(ref.startswith("#/components/") for ref in refs)
-
-
-def test_kling_with_the_draft_moved_in_is_valid_and_keeps_its_operations():
-    merged, served = _merged(), load_spec()
-    validate(merged)
-    ids = [operation_id for _, _, operation_id in operations(merged)]
-    assert len(ids) == len(set(ids))
-    assert set(operations(served)) <= set(operations(merged))
-
-
-def test_the_draft_lists_the_lines_to_move_into_kling_yaml():
-    lines = [line[1:].strip() for line in DRAFT.read_text(encoding="utf-8").splitlines()
-             if line.startswith("#  /")]
-    assert yaml.safe_load("\n".join(lines)) == _moved_paths()
-
-
-def test_every_new_operation_is_served_or_drafted_with_its_operation_id_and_tag():
-    found = {}
-    for spec in (_draft(), load_spec()):
-        for method, path, operation_id in operations(spec):
-            if (method, path) in OPERATIONS:
-                found[method, path] = operation_id
-                assert spec["paths"][path][method.lower()]["tags"] == [operation_id.split(".")[0]]
+def test_every_new_operation_is_served_with_its_operation_id_and_tag():
+    spec, found = load_spec(), {}
+    for method, path, operation_id in operations(spec):
+        if (method, path) in OPERATIONS:
+            found[method, path] = operation_id
+            assert spec["paths"][path][method.lower()]["tags"] == [operation_id.split(".")[0]]
     assert found == OPERATIONS
-    drafted = {(method, path) for method, path, _ in operations(_draft())}
-    assert drafted <= set(OPERATIONS), "the draft holds only operations not served yet"
 
 
 def test_lists_take_the_paging_parameters_and_queries_the_task_id():
-    spec = _draft()
+    spec = load_spec()
     for method, path, operation_id in operations(spec):
+        if (method, path) not in OPERATIONS:
+            continue
         refs = [p["$ref"] for p in spec["paths"][path][method.lower()].get("parameters", [])]
         if path.endswith("/{id}"):
             assert refs == [PARAMETERS + "TaskId"], operation_id
@@ -167,9 +112,8 @@ def _examples(spec: dict):
             yield f"{method} {path} {status}", content["schema"], content.get("example")
 
 
-@pytest.mark.parametrize("spec", [_draft, load_spec], ids=["kling-more", "kling"])
-def test_every_example_exists_and_matches_its_schema(spec):
-    spec = spec()
+def test_every_example_exists_and_matches_its_schema():
+    spec = load_spec()
     for where, schema, example in _examples(spec):
         assert example is not None, f"{where}: no example"
         validator = OAS30Validator({**schema, "components": spec["components"]})

@@ -113,6 +113,8 @@ def operations(tag: str, noun: str, *, plural: str | None = None) -> dict[Verb, 
 _VIDEO_MODELS = ("kling-v1", "kling-v1-6", "kling-v2-master", "kling-v2-1-master",
                  "kling-v2-5-turbo", "kling-v2-6", "kling-v3")
 _MULTI_SHOT = (rules.multi_shot_is_complete, rules.camera_config_matches_type)
+MAX_AVATAR_SECONDS = 300
+"""The longest audio an avatar speaks, so the longest video it makes."""
 _VOICES = Reference(("voice_list", EACH, "voice_id"), Resource.VOICE)
 _ELEMENTS = Reference(("element_list", EACH, "element_id"), Resource.ELEMENT)
 
@@ -207,6 +209,14 @@ FAMILIES: tuple[TaskFamily, ...] = (
         # The output keeps the reference video's sound unless asked not to.
         has_sound=lambda body: body.get("keep_original_sound") != "no",
         rules=(rules.images_rule("image_url"),)),
+    TaskFamily(
+        # The video speaks its audio and lasts as long (2-300 s), which the gateway does not
+        # know beforehand: charged for the longest, settled to what was made.
+        "avatar", "/v1/videos/avatar/image2video", operations("videos", "avatar_image2video"),
+        Pricing("kling-avatar", longest=lambda body: MAX_AVATAR_SECONDS), Result.VIDEOS,
+        has_sound=lambda body: True,
+        rules=(rules.audio_id_xor_sound_file, rules.images_rule("image")),
+        references=(Reference(("audio_id",), Resource.AUDIO),)),
     TaskFamily(
         # Priced by the mode of the video it extends (model and mode are the source's).
         "video-extend", "/v1/videos/video-extend", operations("videos", "video_extend"),

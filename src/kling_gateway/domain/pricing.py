@@ -10,6 +10,7 @@ price of and per what; only this module builds or reads that shape:
     kling-multi-image2image_{model}                  per image
     kling-init-selection, kling-add-selection, …     per call
     kling-video-extend_{mode}                        per call, by the mode of the extended video
+    kling-avatar_{mode}                              per second of output, by the body's mode
     kling-lip-sync, kling-advanced-lip-sync          per started 5 s of (lip-synced) video
     kling-lip-sync-url, kling-video-to-audio, kling-identify-face   per call
     kling-tts, kling-image-recognize, kling-custom-voice, kling-custom-element   per call
@@ -19,6 +20,9 @@ Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a referen
 A task working on the caller's own video is priced by what the gateway knows of that video
 (``SourceVideo``: the mode and length its task recorded); a lip-sync of a video given by URL,
 whose length is known only once it runs, is priced per call.
+A video whose length Kling decides from an input (motion control's reference video, the audio
+an avatar speaks) is charged per second for the longest it may make, and settled to what it
+made (``services.billing.settle``).
 A video is charged its exact per-call price when the table has one, else its per-second rate
 times its seconds; images are charged their rate times ``n``. Model names are open: a model
 Kling adds is sold as soon as a key prices it.
@@ -83,7 +87,8 @@ class Product:
     counted: bool = True
     """Whether its requests say how many images to make (``n``); one image when not."""
     moded: bool = False
-    """Whether its keys (without a model) name the mode of the video a task works on."""
+    """Whether its keys (without a model) name a mode: per call, that of the video a task
+    works on; per second, that the body asks for."""
 
 
 PRODUCTS = {product.prefix: product for product in (
@@ -102,6 +107,7 @@ PRODUCTS = {product.prefix: product for product in (
     *(Product(f"kling-{operation}", Per.CALL, has_model=False)
       for operation in SELECTION_OPERATIONS),
     Product("kling-video-extend", Per.CALL, has_model=False, moded=True),
+    Product("kling-avatar", Per.SECOND, has_model=False, moded=True),
     Product("kling-lip-sync", Per.STARTED_5S, has_model=False),
     Product("kling-lip-sync-url", Per.CALL, has_model=False),
     Product("kling-video-to-audio", Per.CALL, has_model=False),
@@ -207,9 +213,8 @@ def price_quote(operation: str, body: dict[str, Any],
     if operation in PRICED_CALLS:
         return PriceQuote(operation, (PriceKey(product),))
     pricing = families.named(operation).pricing
-    if product.moded:  # Kling runs (and bills) it in the mode of the video it works on
-        mode = (source.mode if source else None) or pricing.default_mode
-        return PriceQuote(operation, (PriceKey(product, mode=mode),), mode=mode)
+    if product.moded:
+        return _moded_quote(operation, product, pricing, body, source)
     if product.rate_per is Per.STARTED_5S:
         return _lip_sync_quote(operation, product, body, source)
     if not product.has_model:
@@ -232,6 +237,21 @@ def _flat_quote(operation: str, product: Product, body: dict[str, Any]) -> Price
     count = _whole_number(body.get("n") or DEFAULT_COUNT, "n")
     fields = (("n", count),) if product.rate_per is Per.IMAGE else ()
     return PriceQuote(operation, (PriceKey(product),), count=count, priced_fields=fields)
+
+
+def _moded_quote(operation: str, product: Product, pricing: families.Pricing,
+                 body: dict[str, Any], source: SourceVideo | None) -> PriceQuote:
+    """Per call in the mode of the video it works on (Kling runs and bills an extension so);
+    per second in the mode the body asks, for the longest it may make when Kling decides the
+    length (an avatar lasts as long as its audio)."""
+    if product.rate_per is not Per.SECOND:
+        mode = (source.mode if source else None) or pricing.default_mode
+        return PriceQuote(operation, (PriceKey(product, mode=mode),), mode=mode)
+    mode = str(body.get("mode") or pricing.default_mode)
+    duration = str(pricing.longest(body) if pricing.longest is not None
+                   else _whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
+    return PriceQuote(operation, (PriceKey(product, mode=mode),), mode=mode, duration=duration,
+                      priced_fields=(("mode", mode),))
 
 
 def _lip_sync_quote(operation: str, product: Product, body: dict[str, Any],
@@ -420,7 +440,8 @@ def key_forms() -> str:
     forms = "; ".join(_form(product) for product in PRODUCTS.values())
     return (f"A price key is one of: {forms}. A video key with its seconds is the price of "
             "one call, without them a price per second; an image key is a price per image; "
-            "a lip-sync key is a price per started 5 s of video")
+            "a lip-sync key is a price per started 5 s of video; a video-extend key is a price "
+            "per call, an avatar key a price per second")
 
 
 @dataclass(frozen=True)

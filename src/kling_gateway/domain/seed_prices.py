@@ -135,7 +135,7 @@ def _exact(amount: Decimal, what: object) -> int:
 def kling_list_prices() -> dict[str, int]:
     """Kling's list prices (1/10000 CNY) for every row its price pages publish."""
     return {**first_kling_list(), **more_families_list(), **motion_control_list(),
-            **lip_sync_and_video_tools_list(), **account_resources_list()}
+            **lip_sync_and_video_tools_list(), **account_resources_list(), **avatar_list()}
 
 
 def first_kling_list() -> dict[str, int]:
@@ -198,6 +198,17 @@ def account_resources_list() -> dict[str, int]:
     seeds these)."""
     return {prefix: _exact(Decimal(cny) * UNITS_PER_CNY, prefix)
             for prefix, cny in KLING_ACCOUNT_RESOURCE_CNY.items()}
+
+
+KLING_AVATAR_CNY_PER_SECOND = {"kling-avatar_std": "0.4", "kling-avatar_pro": "0.8"}
+"""Per second of output, which lasts as long as the audio spoken (kling-prices.md §2c/§3)."""
+
+
+def avatar_list() -> dict[str, int]:
+    """Kling's list for avatar (migration 0015 seeds these). Each key is checked to be one a
+    request produces."""
+    return {str(parse_price_key(key)): _exact(Decimal(cny) * UNITS_PER_CNY, key)
+            for key, cny in KLING_AVATAR_CNY_PER_SECOND.items()}
 
 
 def default_prices() -> dict[str, int]:

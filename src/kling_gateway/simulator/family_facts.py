@@ -25,6 +25,10 @@ EXTENSION = "video-extend"
 EXTENDABLE_FAMILIES = ("text2video", "image2video", EXTENSION)
 SECONDS_LIMITS = {"video-to-audio": (3.0, 20.0)}
 """The source lengths a family takes (Kling's docs), in seconds."""
+SPEAKS_ITS_AUDIO = ("avatar",)
+"""The families whose video speaks an audio and lasts as long as it: the account's TTS audio
+(``audio_id``), or a ``sound_file``, taken to last ``SOUND_FILE_SECONDS``."""
+SOUND_FILE_SECONDS = 5.0
 REPORTS_PARENT = (EXTENSION, "advanced-lip-sync", "video-to-audio")
 """The families whose task object names its source as ``task_info.parent_video`` (Kling's
 docs say nothing of it for the legacy lip-sync)."""
@@ -42,6 +46,7 @@ PER_SECOND: dict[str, dict[str, tuple[str, str]]] = {
     "effects": {None: ("0.4", "0.4")},  # Kling publishes none: priced as the i2v they are
     "omni-video": {"kling-video-o1": ("0.6", "0.8"), "kling-v3-omni": ("0.6", "0.8")},
     "motion-control": {"kling-v2-6": ("0.5", "0.8"), "kling-v3": ("0.9", "1.2")},
+    "avatar": {None: ("0.4", "0.8")},
 }
 """Video families by name: units per second."""
 PER_IMAGE: dict[str, dict[str, int]] = {
@@ -63,9 +68,11 @@ PER_STARTED_5S = {"lip-sync": "0.5", "advanced-lip-sync": "0.5"}
 Kling publishes no price for it, so this is lip-sync's)."""
 
 
-def units_of(family: TaskFamily, body: dict[str, Any], parent: Parent | None = None) -> str:
+def units_of(family: TaskFamily, body: dict[str, Any], parent: Parent | None = None,
+             seconds: float | None = None) -> str:
     """``final_unit_deduction`` of a finished task with this (official-typed) create body
-    (and the video it worked on): a decimal string without trailing zeros, e.g. ``"1"`` or
+    (and the video it worked on, and the seconds its video lasts when the body does not say:
+    a started second counts whole): a decimal string without trailing zeros, e.g. ``"1"`` or
     ``"3.5"``."""
     model = body.get("model_name") or family.pricing.default_model
     if family.makes_images:
@@ -81,7 +88,8 @@ def units_of(family: TaskFamily, body: dict[str, Any], parent: Parent | None = N
         return "1"
     pro = (body.get("mode") or family.pricing.default_mode) == "pro"
     rate = Decimal(rates[1] if pro else rates[0])
-    return format((rate * video_seconds(body)).normalize(), "f")
+    billed = video_seconds(body) if seconds is None else math.ceil(seconds)
+    return format((rate * billed).normalize(), "f")
 
 
 def _per_started_5s(rate: str, body: dict[str, Any], parent: Parent | None) -> str:
@@ -91,6 +99,15 @@ def _per_started_5s(rate: str, body: dict[str, Any], parent: Parent | None) -> s
     else:
         millis = round((parent.seconds if parent else 5) * 1000)
     return format((Decimal(rate) * max(1, math.ceil(millis / 5000))).normalize(), "f")
+
+
+def spoken_seconds(family: TaskFamily, audio: dict[str, Any] | None) -> float | None:
+    """How long the video of a family that speaks its audio lasts (None for another family):
+    as long as the account's audio the body names, else as a sound file."""
+    if family.name not in SPEAKS_ITS_AUDIO:
+        return None
+    length = audio and (audio.get("duration") or audio.get("duration_mp3"))
+    return float(length) if length else SOUND_FILE_SECONDS
 
 
 def video_seconds(body: dict[str, Any]) -> int:

@@ -28,7 +28,7 @@ from kling_gateway.domain.families import Result, TaskFamily
 from kling_gateway.domain.owned import RESULT_OBJECTS, Resource
 from kling_gateway.domain.task_object import task_object, watermark_choice
 from kling_gateway.simulator import controls, presets, sources
-from kling_gateway.simulator.family_facts import units_of, video_seconds
+from kling_gateway.simulator.family_facts import spoken_seconds, units_of, video_seconds
 from kling_gateway.simulator.settings import SimulatorSettings
 
 FINAL = ("succeed", "failed")
@@ -239,7 +239,7 @@ class TaskStore:
             self._move(task, "failed", now)
             return
         task.result = self._result(task)
-        task.units = units_of(task.family, task.body, task.parent)
+        task.units = units_of(task.family, task.body, task.parent, self._spoken_seconds(task))
         for list_name, id_field, resource in RESULT_OBJECTS:
             for item in task.result.get(list_name, []):
                 self._made[(task.account, resource, str(item[id_field]))] = item
@@ -275,8 +275,10 @@ class TaskStore:
         # Kling's video with sound has a sound track: the file's name asks the file route for one
         sound = task.family.has_sound(task.body)
         stem = f"{task.files_url}/videos/{task.task_id}{'-sound' if sound else ''}"
+        spoken = self._spoken_seconds(task)
         video: dict[str, Any] = {"id": self._new_id(), "url": f"{stem}.mp4",
-                                 "duration": str(video_seconds(task.body))}
+                                 "duration": str(video_seconds(task.body)) if spoken is None
+                                 else f"{spoken:g}"}
         if watermark:
             video["watermark_url"] = f"{stem}-wm.mp4"
         # An edit's video names the selection session it was made in.
@@ -284,6 +286,13 @@ class TaskStore:
                       in task.family.objects_named(task.body)
                       if resource is Resource.SELECTION_SESSION})
         return {"videos": [video]}
+
+    def _spoken_seconds(self, task: SimTask) -> float | None:
+        """How long a video speaking its audio lasts (``family_facts.spoken_seconds``)."""
+        audio_id = task.body.get("audio_id")
+        audio = (self._made.get((task.account, Resource.AUDIO, str(audio_id)))
+                 if audio_id else None)
+        return spoken_seconds(task.family, audio)
 
     def _audio(self, task: SimTask) -> dict[str, Any]:
         """A generated sound, as MP3 and WAV; the length is in the file names for the route."""

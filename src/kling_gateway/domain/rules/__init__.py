@@ -1,8 +1,7 @@
 """Cross-field request rules that the OpenAPI schema cannot express.
 
 Everything a schema can say (types, enums, ranges, lengths, item counts) is in
-``openapi/kling.yaml`` (and ``openapi/drafts/kling-more.yaml`` for the families not served
-yet) and checked by Connexion before any of this runs. The rules here look at
+``openapi/kling.yaml`` and checked by Connexion before any of this runs. The rules here look at
 several fields at once, or at what a string contains. Each is a pure function over the request
 body that raises ``InvalidParameter`` (code 1201, HTTP 400) with a message naming the fields.
 A task family applies its rules through its entry (``domain.families``: ``TaskFamily.check``),
@@ -78,14 +77,7 @@ CALL_RULES: dict[str, tuple[Rule, ...]] = {
 """The rules of the calls that are not tasks; a task family's rules are in its entry
 (``domain.families``)."""
 
-UNSERVED_FAMILY_RULES: dict[str, tuple[Rule, ...]] = {
-    "avatar": (audio_id_xor_sound_file, images_rule("image")),
-}
-"""The rules of the families the contract describes (``openapi/drafts``) but the gateway does
-not serve yet: each moves into its family's entry when the family is served."""
-
-
 def check(operation: str, body: Body) -> None:
     """Apply every cross-field rule of ``operation`` to a body the schema already accepted."""
-    for rule in CALL_RULES.get(operation, UNSERVED_FAMILY_RULES.get(operation, ())):
+    for rule in CALL_RULES.get(operation, ()):
         rule(body)
