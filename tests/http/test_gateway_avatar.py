@@ -1,10 +1,15 @@
-"""Avatar through the gateway: a picture speaking the caller's TTS audio (or a sound file),
-charged per second for the longest audio it may speak and settled to the video it made;
+"""Avatar through the gateway: a picture speaking the caller's TTS audio, charged per second
+of that audio's length as its TTS answer said (a sound file: for the longest audio it may
+speak, settled to the video it made);
 another user's audio is answered as Kling answers an unknown id and never reaches upstream;
 a failed task is refunded once."""
 
 from __future__ import annotations
 
+import math
+
+from kling_gateway.domain.owned import Resource
+from kling_gateway.storage import owned
 from tests.support.bodies import IMAGE_URL
 from tests.support.gateway import CNY
 
@@ -21,28 +26,31 @@ def _speech(api) -> dict:
     return audio
 
 
-def test_an_avatar_speaking_the_callers_tts_audio_is_settled_to_its_length(gateway):
+def _cost(audio: dict, per_second: int) -> int:
+    return math.ceil(float(audio["duration"])) * per_second  # a started second counts whole
+
+
+def test_an_avatar_speaking_the_callers_tts_audio_is_charged_its_length(gateway):
     gateway.add_upstream("sim")
     ada = gateway.tenant("ada")
     audio = _speech(ada.key)
+    assert owned.find(Resource.AUDIO, audio["id"]).seconds == float(audio["duration"])
+    kept = _cost(audio, 8_000)  # ¥0.80 a second in pro
     created = ada.key.create(AVATAR, {"image": IMAGE_URL, "audio_id": audio["id"],
                                       "mode": "pro", "external_task_id": "ada-avatar"})
-    assert created["gateway_charge"]["amount"] == "240.00"  # 300 s at ¥0.80
+    assert created["gateway_charge"]["amount"] == f"{kept / CNY:.2f}"
     gateway.finish_upstream_tasks()
 
     done = ada.key.get(f"{AVATAR}/{created['task_id']}").json()["data"]
     assert done["task_status"] == "succeed", done
     (video,) = done["task_result"]["videos"]
     assert video["duration"] == audio["duration"]  # as long as the audio it speaks
-    seconds = -(-float(audio["duration"]) // 1)  # a started second counts whole
-    kept = int(seconds) * 8_000
     assert done["gateway_charge"] == {"amount": f"{kept / CNY:.2f}", "currency": "CNY",
                                       "refunded": False}
     assert ada.jwt.get(f"{AVATAR}/ada-avatar").json()["data"]["task_id"] == created["task_id"]
     assert [t["task_id"] for t in ada.key.get(AVATAR).json()["data"]] == [created["task_id"]]
     ada.key.get(f"{AVATAR}/{created['task_id']}")  # read again: no change
-    refunds = [(entry.task_id, entry.amount) for entry in gateway.charges("refund")]
-    assert refunds == [(created["task_id"], 300 * 8_000 - kept)]
+    assert gateway.charges("refund") == []  # charged what it made: nothing to settle
     assert ada.balance == 1000 * CNY - TTS_PRICE - kept
     gateway.assert_books_balance()
 
@@ -74,6 +82,6 @@ def test_a_failed_avatar_is_refunded_once(gateway):
     assert failed["task_status"] == "failed" and failed["task_status_msg"]
     ada.key.get(f"{AVATAR}/{task_id}")
     refunds = [(entry.task_id, entry.amount) for entry in gateway.charges("refund")]
-    assert refunds == [(task_id, 300 * 4_000)]  # std: ¥0.40 a second
+    assert refunds == [(task_id, _cost(audio, 4_000))]  # std: ¥0.40 a second
     assert ada.balance == 1000 * CNY - TTS_PRICE
     gateway.assert_books_balance()

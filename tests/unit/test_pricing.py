@@ -335,8 +335,10 @@ def test_video_extend_is_priced_per_call_in_the_mode_of_its_source():
             parse_price_key(wrong)
 
 
-def test_an_avatar_is_priced_per_second_in_its_mode_for_the_longest_audio():
-    quote = price_quote("avatar", {"image": "u", "audio_id": "a"})
+def test_an_avatar_is_priced_per_second_in_its_mode_for_its_audio_or_the_longest():
+    spoken = price_quote("avatar", {"image": "u", "audio_id": "a"}, SourceVideo(seconds=3.2))
+    assert (spoken.duration, spoken.quantity(spoken.keys[0])) == ("4", 4)  # started seconds
+    quote = price_quote("avatar", {"image": "u", "audio_id": "a"})  # length unknown
     (key,) = quote.keys
     assert (str(key), key.per, quote.mode, quote.duration) == (
         "kling-avatar_std", Per.SECOND, "std", "300")

@@ -210,8 +210,8 @@ FAMILIES: tuple[TaskFamily, ...] = (
         has_sound=lambda body: body.get("keep_original_sound") != "no",
         rules=(rules.images_rule("image_url"),)),
     TaskFamily(
-        # The video speaks its audio and lasts as long (2-300 s), which the gateway does not
-        # know beforehand: charged for the longest, settled to what was made.
+        # The video speaks its audio and lasts as long (2-300 s): charged for the caller's TTS
+        # audio's recorded length, else (a sound file) for the longest; settled to what was made.
         "avatar", "/v1/videos/avatar/image2video", operations("videos", "avatar_image2video"),
         Pricing("kling-avatar", longest=lambda body: MAX_AVATAR_SECONDS), Result.VIDEOS,
         has_sound=lambda body: True,

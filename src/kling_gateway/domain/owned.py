@@ -70,6 +70,29 @@ RESULT_OBJECTS: tuple[tuple[str, str, Resource], ...] = (
 """Where a finished task's ``task_result`` names what it made: list, id field, kind."""
 
 
+LENGTH_FIELDS = ("duration", "duration_mp3")
+"""Where a result's video or audio says how many seconds it lasts (a TTS audio: ``duration``;
+a sound effect: ``duration_mp3``)."""
+
+
+def seconds_of(result: Mapping[str, Any] | None) -> dict[tuple[Resource, str], float]:
+    """How long each object a result names lasts, where the result says."""
+    found: dict[tuple[Resource, str], float] = {}
+    for list_name, id_field, resource in RESULT_OBJECTS:
+        for item in (result or {}).get(list_name) or []:
+            if not isinstance(item, Mapping) or item.get(id_field) in (None, ""):
+                continue
+            for name in LENGTH_FIELDS:
+                try:
+                    seconds = float(item.get(name))  # type: ignore[arg-type]
+                except (TypeError, ValueError):
+                    continue
+                if seconds > 0:
+                    found[resource, str(item[id_field])] = seconds
+                    break
+    return found
+
+
 def made_by(result: Mapping[str, Any] | None) -> list[tuple[Resource, str]]:
     """The objects a task's result names, each once."""
     made: dict[tuple[Resource, str], None] = {}

@@ -18,7 +18,8 @@ price of and per what; only this module builds or reads that shape:
 ``audio`` is ``sound`` (``sound`` on) or ``voice`` (``sound`` on with a ``voice_list``, which
 Kling bills as voice control); ``2k`` is ``resolution`` 2k and ``i2i`` a reference ``image``.
 A task working on the caller's own video is priced by what the gateway knows of that video
-(``SourceVideo``: the mode and length its task recorded); a lip-sync of a video given by URL,
+(``SourceVideo``: the mode and length its task recorded), an avatar speaking the caller's own
+audio by that audio's recorded length; a lip-sync of a video given by URL,
 whose length is known only once it runs, is priced per call.
 A video whose length Kling decides from an input (motion control's reference video, the audio
 an avatar speaks) is charged per second for the longest it may make, and settled to what it
@@ -193,7 +194,7 @@ class PriceQuote:
 @dataclass(frozen=True)
 class SourceVideo:
     """What the gateway knows of the caller's own video a request works on, from the task
-    that made it."""
+    that made it (or of the audio an avatar speaks: its length)."""
 
     mode: str | None = None
     seconds: float | None = None
@@ -242,14 +243,18 @@ def _flat_quote(operation: str, product: Product, body: dict[str, Any]) -> Price
 def _moded_quote(operation: str, product: Product, pricing: families.Pricing,
                  body: dict[str, Any], source: SourceVideo | None) -> PriceQuote:
     """Per call in the mode of the video it works on (Kling runs and bills an extension so);
-    per second in the mode the body asks, for the longest it may make when Kling decides the
-    length (an avatar lasts as long as its audio)."""
+    per second in the mode the body asks, for as long as the caller's audio it speaks lasts
+    when the gateway knows (``source``), else for the longest it may make (a sound file)."""
     if product.rate_per is not Per.SECOND:
         mode = (source.mode if source else None) or pricing.default_mode
         return PriceQuote(operation, (PriceKey(product, mode=mode),), mode=mode)
     mode = str(body.get("mode") or pricing.default_mode)
-    duration = str(pricing.longest(body) if pricing.longest is not None
-                   else _whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
+    if source is not None and source.seconds:  # a started second counts whole
+        duration = str(math.ceil(source.seconds))
+    elif pricing.longest is not None:
+        duration = str(pricing.longest(body))
+    else:
+        duration = str(_whole_number(body.get("duration") or DEFAULT_DURATION, "duration"))
     return PriceQuote(operation, (PriceKey(product, mode=mode),), mode=mode, duration=duration,
                       priced_fields=(("mode", mode),))
 

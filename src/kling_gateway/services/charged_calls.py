@@ -7,7 +7,7 @@ from typing import Any
 
 from kling_gateway.domain import rules
 from kling_gateway.domain.errors import KlingError, ServiceUnavailable
-from kling_gateway.domain.owned import made_by
+from kling_gateway.domain.owned import made_by, seconds_of
 from kling_gateway.services import billing, owned_objects
 from kling_gateway.services.auth import Caller
 from kling_gateway.upstream import failover
@@ -30,5 +30,6 @@ def call(upstreams: Upstreams, caller: Caller, operation: str, path: str,
             billing.refund(charge.id, f"{operation} refused upstream: {refusal.message}")
         raise
     if isinstance(answer, dict) and isinstance(answer.get("task_result"), dict):
-        owned_objects.remember(caller, channel, made_by(answer["task_result"]))
+        owned_objects.remember(caller, channel, made_by(answer["task_result"]),
+                               seconds_of(answer["task_result"]))
     return answer

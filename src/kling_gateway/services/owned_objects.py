@@ -7,7 +7,7 @@ decide the channel the request goes to, full or not, since no other account hold
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from kling_gateway.domain.clock import now_ms
@@ -76,10 +76,11 @@ _HOLDER_OF: dict[Resource, Callable[[Caller, str, Resource, str], int | None]] =
 """Kinds kept apart from ``owned_objects`` (a selection session has its own table)."""
 
 
-def remember(caller: Caller, channel: ChannelRecord, made: Iterable[tuple[Resource, str]]
-             ) -> None:
-    """What a synchronous call made for the caller, on ``channel``."""
-    owned_store.remember(made, user_id=caller.user_id, channel_id=channel.id, now=now_ms())
+def remember(caller: Caller, channel: ChannelRecord, made: Iterable[tuple[Resource, str]],
+             seconds: Mapping[tuple[Resource, str], float] | None = None) -> None:
+    """What a synchronous call made for the caller, on ``channel`` (and how long it lasts)."""
+    owned_store.remember(made, user_id=caller.user_id, channel_id=channel.id, now=now_ms(),
+                         seconds=seconds)
 
 
 def delete_own(upstreams: Upstreams, caller: Caller, field_name: str, resource: Resource,

@@ -1,5 +1,6 @@
 """The caller's own video a request works on, as far as the gateway knows it: the mode and
-length recorded by the task that made it, which some of Kling's prices depend on."""
+length recorded by the task that made it, which some of Kling's prices depend on; or the
+caller's own audio an avatar speaks, whose length its TTS answer said."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from kling_gateway.storage import tasks as task_store
 
 
 def source_of(caller: Caller, operation: str, body: dict[str, Any]) -> SourceVideo | None:
-    """The first video of the caller's the body names; None when it names none, or one the
-    gateway knows nothing of (another user's is refused later, as not found)."""
+    """The first video (or audio) of the caller's the body names; None when it names none, or
+    one the gateway knows nothing of (another user's is refused later, as not found)."""
     try:
         family = families.named(operation)
     except KeyError:  # a call that is no task
@@ -23,7 +24,16 @@ def source_of(caller: Caller, operation: str, body: dict[str, Any]) -> SourceVid
     for _, resource, video_id in family.objects_named(body):
         if resource is Resource.VIDEO:
             return _recorded(caller, video_id)
+        if resource is Resource.AUDIO:
+            return _audio(caller, video_id)
     return None
+
+
+def _audio(caller: Caller, audio_id: str) -> SourceVideo | None:
+    found = owned_store.find(Resource.AUDIO, audio_id)
+    if found is None or found.user_id != caller.user_id or not found.seconds:
+        return None
+    return SourceVideo(seconds=found.seconds)
 
 
 def _recorded(caller: Caller, video_id: str) -> SourceVideo | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from kling_gateway import metrics
 from kling_gateway.domain.clock import now_ms
-from kling_gateway.domain.owned import made_by
+from kling_gateway.domain.owned import made_by, seconds_of
 from kling_gateway.domain.tasks import TaskStatus, can_move
 from kling_gateway.services import billing, callbacks
 from kling_gateway.storage import ledger, owned, tasks
@@ -38,7 +38,8 @@ def advance(task_id: str, new: TaskStatus, *, believed: TaskStatus | None = None
             _refund(task_id, changes.get("status_msg") or "task failed")
         if new is TaskStatus.SUCCEED and changes.get("result"):
             owned.remember(made_by(changes["result"]), user_id=moved.user_id,
-                           channel_id=moved.channel_id, now=now, task_id=moved.id)
+                           channel_id=moved.channel_id, now=now, task_id=moved.id,
+                           seconds=seconds_of(changes["result"]))
             _settle(moved, changes["result"], now)
         if new.public != current.public:
             callbacks.enqueue(moved, now)

@@ -13,6 +13,7 @@ from peewee import (
     CharField,
     Check,
     CompositeKey,
+    DoubleField,
     ForeignKeyField,
     IntegerField,
     Model,
@@ -193,6 +194,8 @@ class OwnedObject(BaseModel):
     task = ForeignKeyField(Task, null=True, on_delete="CASCADE")
     """The task that made it; None for what a synchronous call made."""
     created_at = BigIntegerField()
+    seconds = DoubleField(null=True)
+    """How long an audio or video lasts, as the result that made it said; None if unknown."""
 
     class Meta:
         table_name = "owned_objects"

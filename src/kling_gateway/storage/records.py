@@ -121,6 +121,8 @@ class OwnedRecord:
     user_id: int
     channel_id: int | None
     created_at: int
+    seconds: float | None = None
+    """How long an audio or video lasts, when its result said."""
 
 
 @dataclass(frozen=True)
