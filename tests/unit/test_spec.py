@@ -38,8 +38,6 @@ REQUIRED_OPERATIONS = {
 }
 SPEC_FILES = sorted(Path(spec_dir()).glob("*.yaml"))
 """The roots; their parts live in subfolders (paths/, components/, admin/)."""
-DRAFT_FILES = sorted((Path(spec_dir()) / "drafts").glob("*.yaml"))
-"""Roots of paths not served yet (tests/unit/test_spec_more.py checks them)."""
 
 
 @pytest.mark.parametrize("path", SPEC_FILES, ids=lambda p: p.name)
@@ -59,12 +57,9 @@ def test_bundled_spec_is_valid_openapi_on_its_own(path):
 
 
 def test_every_part_file_belongs_to_exactly_one_spec():
-    """...or, for the parts of paths not served yet, to none but a draft."""
     used = collections.Counter(part for root in SPEC_FILES for part in bundle(root)[1])
-    drafted = {part for root in DRAFT_FILES for part in bundle(root)[1]}
     parts = {path.resolve() for path in Path(spec_dir()).rglob("*.yaml")}
-    assert {part for part in parts if used[part] > 1 or not (used[part] or part in drafted)} \
-        == set()
+    assert {part for part in parts if used[part] != 1} == set()
 
 
 def test_bundle_names_the_components_and_inlines_the_path_items(tmp_path):
