@@ -27,4 +27,4 @@ def delete(context: GatewayContext, caller: Caller, body: dict[str, Any]) -> Any
 
 def recognize(context: GatewayContext, caller: Caller, body: dict[str, Any]) -> Any:
     return charged_calls.call(context.upstreams, caller, "image-recognize", RECOGNIZE_PATH,
-                              body)
+                              body)[1]

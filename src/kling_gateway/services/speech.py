@@ -14,4 +14,4 @@ TTS_PATH = "/v1/audio/tts"
 def tts(upstreams: Upstreams, caller: Caller, body: dict[str, Any]) -> Any:
     """The finished speech; its ``audios[].id`` is the caller's, on the channel that made it
     (advanced lip-sync and avatar tasks naming it go there)."""
-    return charged_calls.call(upstreams, caller, "tts", TTS_PATH, body)
+    return charged_calls.call(upstreams, caller, "tts", TTS_PATH, body)[1]
