@@ -13,10 +13,10 @@ from typing import Any
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.errors import InvalidParameter, ServiceUnavailable
 from kling_gateway.domain.owned import Resource
-from kling_gateway.services import selections
 from kling_gateway.services.auth import Caller
 from kling_gateway.storage import channels as channel_store
 from kling_gateway.storage import owned as owned_store
+from kling_gateway.storage import selections as selection_store
 from kling_gateway.storage.records import ChannelRecord
 from kling_gateway.upstream import failover
 from kling_gateway.upstream.channels import Upstreams
@@ -67,7 +67,13 @@ def _owned_object(caller: Caller, field_name: str, resource: Resource,
 
 def _selection_session(caller: Caller, field_name: str, resource: Resource,
                        session_id: str) -> int | None:
-    return selections.channel_of(selections.owned_session(caller, session_id)).id
+    """A selection session has its own table, with its lifetime."""
+    session = selection_store.session_of_user(caller.user_id, session_id)
+    if session is None or session.expires_at <= now_ms():
+        raise InvalidParameter(f"invalid parameter '{field_name}': no session {session_id}")
+    if session.channel_id is None:
+        raise ServiceUnavailable("the channel holding this session has been removed")
+    return session.channel_id
 
 
 _HOLDER_OF: dict[Resource, Callable[[Caller, str, Resource, str], int | None]] = {
