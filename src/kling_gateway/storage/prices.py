@@ -39,3 +39,10 @@ def set_amount(key: str, amount: int, now: int) -> PriceRecord:
 def delete(key: str) -> bool:
     """Delete the price of ``key``; whether there was one."""
     return bool(Price.delete().where(Price.key == key).execute())
+
+
+def insert_missing(amounts: dict[str, int], now: int) -> None:
+    """Seed the table: each key it lacks gets its amount; a price already set (by an operator,
+    or withdrawn by deleting it before) is not touched."""
+    rows = [{"key": key, "amount": amount, "updated_at": now} for key, amount in amounts.items()]
+    Price.insert_many(rows).on_conflict_ignore().execute()

@@ -10,11 +10,8 @@ from peewee import Database
 
 from kling_gateway.domain.clock import now_ms
 from kling_gateway.domain.seed_prices import more_families_list
-from kling_gateway.storage.models import Price
+from kling_gateway.storage import prices
 
 
 def apply(db: Database) -> None:
-    now = now_ms()
-    rows = [{"key": key, "amount": amount, "updated_at": now}
-            for key, amount in more_families_list().items()]
-    Price.insert_many(rows).on_conflict_ignore().execute()
+    prices.insert_missing(more_families_list(), now_ms())
